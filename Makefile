@@ -1,0 +1,58 @@
+# Captionist: `make run` starts the whole stack locally, `make test` runs every test tier.
+# Both install what they need first. `make help` lists every target.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+UV := $(PYTHON) -m uv
+APT_PACKAGES := chromium
+STAMP := .venv/.captionist-synced
+
+.PHONY: help setup system-deps run test lint typecheck test-unit test-integration test-e2e bench clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}'
+
+setup: system-deps $(STAMP) ## Install uv, the locked Python packages and Debian packages
+
+$(STAMP): uv.lock pyproject.toml
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --user uv \
+		|| $(PYTHON) -m pip install --quiet --user --break-system-packages uv
+	$(UV) sync --frozen --all-packages
+	@touch $@
+
+system-deps: ## Debian packages (apt-get when root; otherwise prints the command)
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null; then echo "Install:$$missing (needed by the browser tests)"; exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	else echo "Run: sudo apt-get install -y$$missing"; fi
+
+run: $(STAMP) ## Start the whole stack on 127.0.0.1 (web app at http://127.0.0.1:8080); Ctrl-C stops it
+	$(UV) run --frozen captionist-dev run
+
+test: setup lint typecheck ## Lint, type-check and run every test tier (unit, integration, e2e)
+	$(UV) run --frozen pytest tests/unit tests/integration tests/e2e
+
+lint: $(STAMP) ## ruff lint and format check
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+
+typecheck: $(STAMP) ## mypy, strict
+	$(UV) run --frozen mypy
+
+test-unit: $(STAMP) ## Unit tests only
+	$(UV) run --frozen pytest tests/unit
+
+test-integration: $(STAMP) ## Integration tests (moto server + real services on loopback)
+	$(UV) run --frozen pytest tests/integration
+
+test-e2e: setup ## Browser tests (headless Chromium)
+	$(UV) run --frozen pytest tests/e2e
+
+bench: $(STAMP) ## Benchmarks; results go to docs/benchmarks.md
+	$(UV) run --frozen python bench/fanout.py
+
+clean: ## Remove the virtualenv and caches
+	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache

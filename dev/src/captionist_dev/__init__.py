@@ -1,0 +1,1 @@
+"""Captionist on one machine: the AWS emulator, the local gateway, and `make run`'s supervisor."""

@@ -1,0 +1,1 @@
+"""Captionist's shared library: what every service agrees on."""

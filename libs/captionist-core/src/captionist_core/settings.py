@@ -1,0 +1,50 @@
+"""Settings shared by every service, read from the environment (pydantic-settings).
+
+Each service subclasses :class:`CaptionistSettings` with its own prefix for its own knobs; the
+shared ones (environment name, region, emulator endpoint, logging) keep one name everywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class CaptionistSettings(BaseSettings):
+    """What every Captionist process needs to know."""
+
+    model_config = SettingsConfigDict(env_prefix="CAPTIONIST_", extra="ignore")
+
+    env: str = Field(default="local", pattern=r"^[a-z0-9-]{1,20}$", description="Environment name")
+    aws_region: str = Field(
+        default="us-east-1",
+        validation_alias=AliasChoices("CAPTIONIST_AWS_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"),
+    )
+    aws_endpoint_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CAPTIONIST_AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL"),
+        description="Endpoint of every AWS API (an emulator locally); unset means real AWS",
+    )
+    queue_name: str | None = Field(default=None, description="Overrides captionist-<env>-segments")
+    table_name: str | None = Field(
+        default=None, description="Overrides captionist-<env>-conversations"
+    )
+    log_level: str = "INFO"
+    log_format: Literal["auto", "json", "console"] = "auto"
+
+    @property
+    def segments_queue(self) -> str:
+        """Name of the standard SQS queue that carries segments from ingest to the processor."""
+        return self.queue_name or f"captionist-{self.env}-segments"
+
+    @property
+    def segments_dlq(self) -> str:
+        """Name of the segments queue's dead-letter queue."""
+        return f"{self.segments_queue}-dlq"
+
+    @property
+    def conversations_table(self) -> str:
+        """Name of the DynamoDB table holding every conversation's segments."""
+        return self.table_name or f"captionist-{self.env}-conversations"

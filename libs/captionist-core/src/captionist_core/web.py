@@ -1,0 +1,30 @@
+"""aiohttp pieces every Captionist service serves the same way."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from prometheus_client.aiohttp import make_aiohttp_handler
+
+HEALTHCHECK_PATH = "/api/stt/healthcheck"
+HEALTHCHECK_BODY = "Yes, I'm ok"
+
+
+async def healthcheck(request: web.Request) -> web.Response:
+    """The ALB target-group health check."""
+    return web.Response(text=HEALTHCHECK_BODY)
+
+
+def add_common_routes(app: web.Application) -> None:
+    """``/api/stt/healthcheck`` and ``/metrics`` (Prometheus text format)."""
+    app.router.add_get(HEALTHCHECK_PATH, healthcheck)
+    app.router.add_get("/metrics", make_aiohttp_handler())
+
+
+def json_error(status: int, code: str, message: str) -> web.Response:
+    """An HTTP error with the contract's body: ``{"error": {"code": ..., "message": ...}}``."""
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+
+
+def error_message(code: str, message: str) -> dict[str, str]:
+    """A websocket ``error`` message of the contract."""
+    return {"type": "error", "code": code, "message": message}
