@@ -42,7 +42,7 @@ def aws_endpoint() -> Iterator[str]:
     os.environ.update(
         AWS_ENDPOINT_URL=endpoint,
         AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",  # noqa: S105 - the emulator's dummy credentials
+        AWS_SECRET_ACCESS_KEY="testing",
         AWS_REGION="us-east-1",
     )
     os.environ.pop("AWS_PROFILE", None)

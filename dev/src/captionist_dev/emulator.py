@@ -9,7 +9,9 @@ import urllib.error
 import urllib.request
 
 
-def start_moto(host: str = "127.0.0.1", port: int = 4566, timeout: float = 20) -> subprocess.Popen[bytes]:
+def start_moto(
+    host: str = "127.0.0.1", port: int = 4566, timeout: float = 20
+) -> subprocess.Popen[bytes]:
     """Start moto server on ``host:port`` and return once it answers."""
     process = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
         [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)],
@@ -20,9 +22,7 @@ def start_moto(host: str = "127.0.0.1", port: int = 4566, timeout: float = 20) -
     return process
 
 
-def wait_for_http(
-    url: str, timeout: float, process: subprocess.Popen[bytes] | None = None
-) -> None:
+def wait_for_http(url: str, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
     """Poll ``url`` until it answers with any HTTP status; fail if ``process`` exits first."""
     deadline = time.monotonic() + timeout
     while True:

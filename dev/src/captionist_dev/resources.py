@@ -26,18 +26,16 @@ class QueueUrls:
     dlq: str
 
 
-def ensure_resources(
-    settings: CaptionistSettings, *, visibility_timeout: int = 30
-) -> QueueUrls:
+def ensure_resources(settings: CaptionistSettings, *, visibility_timeout: int = 30) -> QueueUrls:
     """Create (or keep) the segments queue with its DLQ, and the conversations table."""
     sqs = sync_client("sqs", settings)
     dlq_url = sqs.create_queue(
         QueueName=settings.segments_dlq,
         Attributes={"MessageRetentionPeriod": str(DLQ_RETENTION_SECONDS)},
     )["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     queue_url = sqs.create_queue(
         QueueName=settings.segments_queue,
         Attributes={

@@ -47,7 +47,7 @@ def sync_client(service: Literal["sqs"], settings: CaptionistSettings) -> SQSCli
 def sync_client(service: Literal["dynamodb"], settings: CaptionistSettings) -> DynamoDBClient: ...
 def sync_client(service: AwsService, settings: CaptionistSettings) -> Any:
     """A boto3 client for ``service`` (used by the Lambda and by tooling)."""
-    return boto3.session.Session().client(service, **_client_kwargs(settings))  # type: ignore[call-overload]
+    return boto3.session.Session().client(service, **_client_kwargs(settings))
 
 
 @overload
@@ -60,4 +60,4 @@ def async_client(
 ) -> AbstractAsyncContextManager[AsyncDynamoDBClient]: ...
 def async_client(service: AwsService, settings: CaptionistSettings) -> Any:
     """An aiobotocore client for ``service``; use it as ``async with``."""
-    return get_session().create_client(service, **_client_kwargs(settings))  # type: ignore[call-overload]
+    return get_session().create_client(service, **_client_kwargs(settings))

@@ -1,7 +1,10 @@
 """Settings shared by every service, read from the environment (pydantic-settings).
 
 Each service subclasses :class:`CaptionistSettings` with its own prefix for its own knobs; the
-shared ones (environment name, region, emulator endpoint, logging) keep one name everywhere.
+shared ones (environment name, region, emulator endpoint, logging) keep one name everywhere. That is
+why every shared field names its variable with ``validation_alias``: pydantic-settings applies a
+subclass's ``env_prefix`` to every field without an alias, which would turn ``CAPTIONIST_ENV`` into
+``CAPTIONIST_<SERVICE>_ENV``.
 """
 
 from __future__ import annotations
@@ -15,9 +18,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class CaptionistSettings(BaseSettings):
     """What every Captionist process needs to know."""
 
-    model_config = SettingsConfigDict(env_prefix="CAPTIONIST_", extra="ignore")
+    # validate_by_name: code still passes fields by name, e.g. ``CaptionistSettings(env="t1")``.
+    model_config = SettingsConfigDict(
+        env_prefix="CAPTIONIST_", extra="ignore", validate_by_name=True
+    )
 
-    env: str = Field(default="local", pattern=r"^[a-z0-9-]{1,20}$", description="Environment name")
+    env: str = Field(
+        default="local",
+        pattern=r"^[a-z0-9-]{1,20}$",
+        validation_alias=AliasChoices("CAPTIONIST_ENV"),
+        description="Environment name",
+    )
     aws_region: str = Field(
         default="us-east-1",
         validation_alias=AliasChoices("CAPTIONIST_AWS_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"),
@@ -27,12 +38,20 @@ class CaptionistSettings(BaseSettings):
         validation_alias=AliasChoices("CAPTIONIST_AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL"),
         description="Endpoint of every AWS API (an emulator locally); unset means real AWS",
     )
-    queue_name: str | None = Field(default=None, description="Overrides captionist-<env>-segments")
-    table_name: str | None = Field(
-        default=None, description="Overrides captionist-<env>-conversations"
+    queue_name: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CAPTIONIST_QUEUE_NAME"),
+        description="Overrides captionist-<env>-segments",
     )
-    log_level: str = "INFO"
-    log_format: Literal["auto", "json", "console"] = "auto"
+    table_name: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CAPTIONIST_TABLE_NAME"),
+        description="Overrides captionist-<env>-conversations",
+    )
+    log_level: str = Field(default="INFO", validation_alias=AliasChoices("CAPTIONIST_LOG_LEVEL"))
+    log_format: Literal["auto", "json", "console"] = Field(
+        default="auto", validation_alias=AliasChoices("CAPTIONIST_LOG_FORMAT")
+    )
 
     @property
     def segments_queue(self) -> str:

@@ -1,1 +1,1 @@
-
+"""Captionist broadcaster: pushes each conversation's new segments to its listeners."""

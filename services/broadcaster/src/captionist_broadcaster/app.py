@@ -1,0 +1,75 @@
+"""The broadcaster's application factory and entry point."""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import AsyncIterator
+
+import structlog
+from aiohttp import WSCloseCode, web
+
+from captionist_broadcaster.fanout import FeedHub
+from captionist_broadcaster.keys import HUB, SETTINGS, STORE, WEBSOCKETS
+from captionist_broadcaster.routes import setup_routes
+from captionist_broadcaster.settings import BroadcasterSettings
+from captionist_broadcaster.store import SegmentStore
+from captionist_core.aws import async_client
+from captionist_core.logging import configure_logging
+
+log = structlog.get_logger()
+
+
+async def _store_and_feeds(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    async with async_client("dynamodb", settings) as client:
+        store = SegmentStore(client, settings.conversations_table)
+        hub = FeedHub(
+            store,
+            poll_interval=settings.poll_interval,
+            late_window_ms=round(settings.late_window_seconds * 1000),
+            settle_ms=settings.settle_ms,
+        )
+        app[STORE] = store
+        app[HUB] = hub
+        yield
+        await hub.close()
+
+
+async def _close_websockets(app: web.Application) -> None:
+    open_sockets = app[WEBSOCKETS]
+    sockets = list(open_sockets)
+    # A peer that stopped reading never completes the closing handshake: don't wait for it.
+    await asyncio.gather(
+        *(
+            asyncio.wait_for(ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown"), 2)
+            for ws in sockets
+        ),
+        return_exceptions=True,
+    )
+
+
+def create_app(settings: BroadcasterSettings) -> web.Application:
+    """A broadcaster serving ``settings``' table."""
+    app = web.Application()
+    app[SETTINGS] = settings
+    app[WEBSOCKETS] = weakref.WeakSet()
+    app.cleanup_ctx.append(_store_and_feeds)
+    app.on_shutdown.append(_close_websockets)
+    setup_routes(app)
+    return app
+
+
+def main() -> None:
+    """Run the broadcaster (console script ``captionist-broadcaster``)."""
+    settings = BroadcasterSettings()
+    configure_logging(settings, "broadcaster")
+    log.info("starting", host=settings.host, port=settings.port, table=settings.conversations_table)
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        shutdown_timeout=settings.shutdown_timeout,
+        print=None,
+        access_log=None,
+    )
