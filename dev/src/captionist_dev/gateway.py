@@ -12,17 +12,16 @@ rest of the stack.
 
 from __future__ import annotations
 
-import asyncio
 import weakref
 from collections.abc import AsyncIterator
 
 import aiohttp
 import structlog
-from aiohttp import WSCloseCode, web
+from aiohttp import web
 from yarl import URL
 
 from captionist_core.logging import configure_logging
-from captionist_core.web import HEALTHCHECK_PATH, healthcheck, json_error
+from captionist_core.web import HEALTHCHECK_PATH, close_websockets, healthcheck, json_error
 from captionist_dev.keys import SETTINGS, UPSTREAM_SESSION, WEBSOCKETS
 from captionist_dev.proxy import Upstream, keep_refused_upgrade, proxy_handler
 from captionist_dev.settings import GatewaySettings
@@ -52,14 +51,8 @@ async def _upstream_session(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _close_websockets(app: web.Application) -> None:
-    open_websockets = app[WEBSOCKETS]
-    await asyncio.gather(
-        *(
-            ws.close(code=WSCloseCode.GOING_AWAY, message=b"gateway shutting down")
-            for ws in list(open_websockets)
-        ),
-        return_exceptions=True,
-    )
+    open_sockets = app[WEBSOCKETS]
+    await close_websockets(open_sockets, b"gateway shutting down")
 
 
 async def api_not_found(request: web.Request) -> web.Response:

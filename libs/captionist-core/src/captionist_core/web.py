@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from aiohttp import web
+import asyncio
+from collections.abc import Iterable
+
+from aiohttp import WSCloseCode, web
 from prometheus_client.aiohttp import make_aiohttp_handler
 
 HEALTHCHECK_PATH = "/api/stt/healthcheck"
@@ -28,3 +31,19 @@ def json_error(status: int, code: str, message: str) -> web.Response:
 def error_message(code: str, message: str) -> dict[str, str]:
     """A websocket ``error`` message of the contract."""
     return {"type": "error", "code": code, "message": message}
+
+
+async def close_websockets(
+    sockets: Iterable[web.WebSocketResponse], message: bytes, grace: float = 2
+) -> None:
+    """Close every socket with 1001 (going away), on shutdown.
+
+    A peer that stopped reading never completes the closing handshake: it is not waited for.
+    """
+    await asyncio.gather(
+        *(
+            asyncio.wait_for(ws.close(code=WSCloseCode.GOING_AWAY, message=message), grace)
+            for ws in list(sockets)
+        ),
+        return_exceptions=True,
+    )

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import weakref
 from collections.abc import AsyncIterator
 
 import structlog
-from aiohttp import WSCloseCode, web
+from aiohttp import web
 
 from captionist_broadcaster.fanout import FeedHub
 from captionist_broadcaster.keys import HUB, SETTINGS, STORE, WEBSOCKETS
@@ -16,6 +15,7 @@ from captionist_broadcaster.settings import BroadcasterSettings
 from captionist_broadcaster.store import SegmentStore
 from captionist_core.aws import async_client
 from captionist_core.logging import configure_logging
+from captionist_core.web import close_websockets
 
 log = structlog.get_logger()
 
@@ -38,15 +38,7 @@ async def _store_and_feeds(app: web.Application) -> AsyncIterator[None]:
 
 async def _close_websockets(app: web.Application) -> None:
     open_sockets = app[WEBSOCKETS]
-    sockets = list(open_sockets)
-    # A peer that stopped reading never completes the closing handshake: don't wait for it.
-    await asyncio.gather(
-        *(
-            asyncio.wait_for(ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown"), 2)
-            for ws in sockets
-        ),
-        return_exceptions=True,
-    )
+    await close_websockets(open_sockets, b"server shutdown")
 
 
 def create_app(settings: BroadcasterSettings) -> web.Application:
