@@ -9,7 +9,8 @@ and samples the broadcaster's CPU, RSS and DynamoDB query rate (from its ``/metr
 
 Results go to ``docs/benchmarks.md`` (section "Fan-out (broadcaster)") and, raw, to
 ``bench/.results/fanout.json``. ``python bench/fanout.py --quick`` is a smoke run that leaves the
-docs alone.
+docs alone. For investigation, ``--profile FILE`` runs the broadcaster under cProfile and
+``--gc-trace FILE`` times its garbage-collector pauses (neither touches the docs).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from captionist_core.aws import sync_client
 from captionist_core.segment import Segment
 from captionist_core.settings import CaptionistSettings
 from captionist_dev.emulator import start_moto, wait_for_http
+from captionist_dev.resources import ensure_resources
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = ROOT / "bench" / ".results"
@@ -511,6 +513,38 @@ def summarize(values: list[float]) -> dict[str, float | None]:
     }
 
 
+# The broadcaster's entry point, timing the garbage collector's pauses (to argv[1] + ".gc.json")
+# and, when argv[2] is "cprofile", profiling it (to argv[1]). Both are written on graceful shutdown.
+INSTRUMENTED_BROADCASTER = """
+import cProfile, gc, json, sys, time
+from captionist_broadcaster.app import main
+pauses, started = [], {}
+def on_gc(phase, info):
+    if phase == "start":
+        started["t"] = time.perf_counter()
+    elif "t" in started:
+        ms = (time.perf_counter() - started.pop("t")) * 1000
+        pauses.append((info["generation"], ms, time.time()))
+gc.callbacks.append(on_gc)
+try:
+    if sys.argv[2] == "cprofile":
+        cProfile.run("main()", sys.argv[1])
+    else:
+        main()
+finally:
+    summary = {}
+    for generation in (0, 1, 2):
+        ms = sorted(p for g, p, _ in pauses if g == generation)
+        if ms:
+            p99 = ms[int(len(ms) * 0.99)]
+            summary[generation] = {"count": len(ms), "total_ms": round(sum(ms), 1),
+                                   "max_ms": round(ms[-1], 1), "p99_ms": round(p99, 1)}
+    summary["full_collections"] = [(round(at, 3), round(ms, 1)) for g, ms, at in pauses if g == 2]
+    with open(sys.argv[1] + ".gc.json", "w") as out:
+        json.dump(summary, out, indent=1)
+"""
+
+
 # ---------------------------------------------------------------------------------------------
 # The benchmark
 
@@ -526,7 +560,9 @@ class Stack:
     workers: list[WorkerProcess] = field(default_factory=list)
 
     def stop(self) -> None:
-        """Stop every process this run started, clients first."""
+        """Stop every process this run started, clients first (bounded: each is killed if slow)."""
+        # A second Ctrl-C (uv forwards one too) must not cut the clean-up short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         for worker in self.workers:
             with contextlib.suppress(Exception):
                 worker.stop(timeout=10)
@@ -555,10 +591,12 @@ def start_stack(args: argparse.Namespace, broadcaster_log: IO[bytes]) -> Stack:
     settings = CaptionistSettings(env=shared_env["CAPTIONIST_ENV"], aws_endpoint_url=endpoint)
     stack = Stack(settings=settings, port=free_port())
     try:
-        stack.moto = start_moto(host=HOST, port=moto_port)
-        # Imported here: it builds the SQS queues too, which the benchmark never touches.
-        from captionist_dev.resources import ensure_resources
-
+        # An ignored SIGINT is inherited: Ctrl-C then reaches only us, and we stop moto in order.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            stack.moto = start_moto(host=HOST, port=moto_port)
+        finally:
+            signal.signal(signal.SIGINT, previous)
         ensure_resources(settings)
         script = shutil.which("captionist-broadcaster", path=str(Path(sys.executable).parent))
         if script is None:
@@ -570,8 +608,17 @@ def start_stack(args: argparse.Namespace, broadcaster_log: IO[bytes]) -> Stack:
         }
         if args.poll_interval is not None:
             env["CAPTIONIST_BROADCASTER_POLL_INTERVAL"] = str(args.poll_interval)
+        command = [script]
+        if args.profile or args.gc_trace:
+            command = [
+                sys.executable,
+                "-c",
+                INSTRUMENTED_BROADCASTER,
+                str(Path(args.profile or args.gc_trace).resolve()),
+                "cprofile" if args.profile else "gc",
+            ]
         stack.broadcaster = subprocess.Popen(
-            [script],
+            command,
             env=env,
             stdout=broadcaster_log,
             stderr=subprocess.STDOUT,
@@ -618,6 +665,10 @@ def inject(
             dynamodb.put_item(TableName=table, Item=item)
             put_ms.append((time.perf_counter() - before) * 1000)
             stored[conversation].append(segment)
+    # The window lasts the whole duration, so rates and CPU % are per second of steady injection.
+    remaining = started + count / rate - time.monotonic()
+    if remaining > 0:
+        time.sleep(remaining)
     return (
         {
             conversation: [segment.id for segment in sorted(segments, key=lambda s: s.cursor)]
@@ -682,8 +733,10 @@ def run_phase(
     for worker in stack.workers:
         worker.send({"cmd": "start"})
     window_started = time.monotonic()
+    window_epoch = [time.time()]
     expected, put_ms = inject(stack.settings, [main, *others], count, args.rate)
     window = time.monotonic() - window_started
+    window_epoch.append(time.time())
     cpu_after = {name: sum(map(cpu_seconds, group)) for name, group in pids.items()}
     metrics_after = scrape(stack.port)
     rss_window_end = memory_mib(broadcaster_pid)
@@ -760,6 +813,7 @@ def run_phase(
         - metric(metrics_before, "captionist_broadcaster_slow_listeners_total"),
         "drain": drained,
         "window_seconds": round(window, 2),
+        "window_epoch": [round(at, 3) for at in window_epoch],
         "broadcaster": {
             "cpu_percent": round(
                 100 * (cpu_after["broadcaster"] - cpu_before["broadcaster"]) / window, 1
@@ -770,22 +824,22 @@ def run_phase(
             "queries_per_second": round(polls / window, 2),
             "queries_per_second_expected": round(feeds / poll_interval, 2),
             "poll_ms_mean": _ms(
-                histogram_mean(metrics_before, metrics_after, "captionist_broadcaster_poll_seconds")
+                histogram_mean(metrics_before, metrics_end, "captionist_broadcaster_poll_seconds")
             ),
             "poll_ms_p99_bucket": _ms(
                 histogram_bound(
-                    metrics_before, metrics_after, "captionist_broadcaster_poll_seconds", 0.99
+                    metrics_before, metrics_end, "captionist_broadcaster_poll_seconds", 0.99
                 )
             ),
             "server_lag_ms_mean": _ms(
                 histogram_mean(
-                    metrics_before, metrics_after, "captionist_broadcaster_delivery_lag_seconds"
+                    metrics_before, metrics_end, "captionist_broadcaster_delivery_lag_seconds"
                 )
             ),
             "server_lag_ms_p99_bucket": _ms(
                 histogram_bound(
                     metrics_before,
-                    metrics_after,
+                    metrics_end,
                     "captionist_broadcaster_delivery_lag_seconds",
                     0.99,
                 )
@@ -795,8 +849,8 @@ def run_phase(
             name: round(100 * (cpu_after[name] - cpu_before[name]) / window, 1) for name in pids
         },
         "client_loop_lag_ms": {
-            "p99": max((r["loop_lag_ms"]["p99"] or 0.0) for r in reports),
-            "max": max((r["loop_lag_ms"]["max"] or 0.0) for r in reports),
+            "p99": round(max((r["loop_lag_ms"]["p99"] or 0.0) for r in reports), 1),
+            "max": round(max((r["loop_lag_ms"]["max"] or 0.0) for r in reports), 1),
         },
         "put_item_ms": {
             key: round(value, 1) if value is not None else None
@@ -938,7 +992,7 @@ def render_section(result: dict[str, Any]) -> str:
             f"{_fmt(put['p50'], 1)} / {_fmt(put['p99'], 1)} ms |"
         )
     deflate = (
-        "permessage-deflate negotiated, as browsers do"
+        "clients offer permessage-deflate, as browsers do (the broadcaster declines it)"
         if params["compress"]
         else "no permessage-deflate"
     )
@@ -966,9 +1020,9 @@ def render_section(result: dict[str, Any]) -> str:
         "to the listeners' send buffers (`captionist_broadcaster_delivery_lag_seconds`); "
         '"p99≤" is the histogram bucket bound.',
         "",
-        f"- Run: {result['date']}, commit `{result['commit']}`, `python bench/fanout.py "
-        f"{result['command_line']}`".rstrip()
-        + ".",
+        f"- Run: {result['date']}, commit `{result['commit']}`, "
+        f"`{' '.join(['python bench/fanout.py', result['command_line']]).strip()}` "
+        f"({len(phases)} phase(s), one run: expect run-to-run spread in the tails).",
         f"- Parameters: listeners {', '.join(f'{n:,}' for n in params['listeners'])} on one "
         f"conversation (+ {params['other_conversations']} other conversation(s) with "
         f"{params['other_listeners']} listeners each, receiving the same rate); "
@@ -1056,14 +1110,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--compress",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="negotiate permessage-deflate as browsers do (default on)",
+        help="offer permessage-deflate as browsers do (default on)",
     )
     parser.add_argument("--drain-timeout", type=float, default=15)
+    parser.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="run the broadcaster under cProfile and write its stats to FILE (investigation only)",
+    )
+    parser.add_argument(
+        "--gc-trace",
+        metavar="FILE",
+        help="time the broadcaster's garbage-collector pauses into FILE.gc.json (investigation)",
+    )
     parser.add_argument(
         "--docs",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="write docs/benchmarks.md (default: yes, except with --quick)",
+        help="write docs/benchmarks.md and fanout.json (default: yes, except --quick/--profile)",
     )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -1076,7 +1140,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.rate <= 0 or args.duration <= 0:
         parser.error("--rate and --duration must be positive")
     if args.docs is None:
-        args.docs = not args.quick
+        args.docs = not (args.quick or args.profile or args.gc_trace)
     return args
 
 
@@ -1115,10 +1179,12 @@ def main(argv: list[str] | None = None) -> int:
             "other_listeners": args.other_listeners,
             "compress": args.compress,
             "drain_timeout": args.drain_timeout,
+            "instrumented": bool(args.profile or args.gc_trace),
         },
         "phases": [],
     }
-    name = "fanout-quick" if args.quick else "fanout"
+    # fanout.json always matches the docs; smoke and ad-hoc runs keep their own files.
+    name = "fanout" if args.docs else ("fanout-quick" if args.quick else "fanout-adhoc")
     with (
         (RESULTS_DIR / f"{name}-broadcaster.log").open("wb") as broadcaster_log,
         (RESULTS_DIR / f"{name}-clients.log").open("wb") as client_log,
@@ -1139,6 +1205,9 @@ def main(argv: list[str] | None = None) -> int:
                     f"{phase['broadcaster']['queries_per_second']} queries/s",
                     flush=True,
                 )
+        except KeyboardInterrupt:
+            print("interrupted: stopping every process this run started", file=sys.stderr)
+            return 130
         finally:
             stack.stop()
     (RESULTS_DIR / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")

@@ -149,3 +149,19 @@ async def test_export_errors_are_json(
     async with http.get(server.make_url(path)) as response:
         assert response.status == status
         assert (await response.json())["error"]["code"] == code
+
+
+async def test_unreadable_table_gives_listeners_a_retry_later_close(
+    start_broadcaster: StartBroadcaster, http: aiohttp.ClientSession
+) -> None:
+    """GIVEN a broadcaster whose table cannot be read WHEN a listener connects THEN it gets
+    error store_unavailable and close 1013, and the broadcaster still answers its health check."""
+    server = await start_broadcaster(table_name="captionist-missing-table", first_read_timeout=0.5)
+    async with http.ws_connect(server.make_url("/api/stt/connect?conversation=any")) as ws:
+        error = await receive_json(ws)
+        assert error["type"] == "error"
+        assert error["code"] == "store_unavailable"
+        assert (await ws.receive(timeout=5)).type == WSMsgType.CLOSE
+        assert ws.close_code == WSCloseCode.TRY_AGAIN_LATER
+    async with http.get(server.make_url("/api/stt/healthcheck")) as response:
+        assert response.status == 200

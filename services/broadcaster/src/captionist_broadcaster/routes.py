@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 
 import structlog
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -17,9 +18,9 @@ from captionist_core.web import add_common_routes, error_message, json_error
 
 log = structlog.get_logger()
 
-# How long a new listener waits for its conversation's first read before giving up.
-FIRST_READ_TIMEOUT = 10.0
 CLOSE_TIMEOUT = 2.0
+# Above this many unsent bytes at the socket, frames wait in the listener's own buffer instead.
+DIRECT_WRITE_LIMIT = 64 * 1024
 
 
 def _conversation_error(conversation: str | None) -> web.Response | None:
@@ -44,20 +45,24 @@ async def connect(request: web.Request) -> web.StreamResponse:
             400, "invalid_since", "'since' must be the cursor of a segment (<timestamp>#<id>)"
         )
     settings = request.app[SETTINGS]
-    ws = web.WebSocketResponse(heartbeat=settings.heartbeat, max_msg_size=4096)
+    # No permessage-deflate: compressing each small message once per listener would cost more
+    # CPU and memory (a zlib context per connection) than it saves in bandwidth.
+    ws = web.WebSocketResponse(heartbeat=settings.heartbeat, max_msg_size=4096, compress=False)
     await ws.prepare(request)
     request.app[WEBSOCKETS].add(ws)
     metrics.CONNECTIONS.inc()
     metrics.LISTENERS.inc()
     structlog.contextvars.bind_contextvars(conversation=conversation)
     started = time.monotonic()
-    listener = Listener(conversation, ws.send_str, settings.send_buffer_bytes)
+    listener = Listener(
+        conversation, ws.send_str, settings.send_buffer_bytes, _frame_writer(request, ws)
+    )
     hub = request.app[HUB]
     feed = hub.join(listener)
     outcome = "closed"
     try:
         try:
-            await asyncio.wait_for(feed.ready.wait(), FIRST_READ_TIMEOUT)
+            await asyncio.wait_for(feed.ready.wait(), settings.first_read_timeout)
             floor = since or cursor_at(
                 time.time_ns() // 1_000_000 - settings.snapshot_seconds * 1000
             )
@@ -87,6 +92,24 @@ async def connect(request: web.Request) -> web.StreamResponse:
         )
         structlog.contextvars.unbind_contextvars("conversation")
     return ws
+
+
+def _frame_writer(request: web.Request, ws: web.WebSocketResponse) -> Callable[[bytes], bool]:
+    """Write a whole frame straight to the connection when it is open and not backed up."""
+    transport = request.transport
+
+    def write_now(frame: bytes) -> bool:
+        if (
+            transport is None
+            or ws.closed
+            or transport.is_closing()
+            or transport.get_write_buffer_size() > DIRECT_WRITE_LIMIT
+        ):
+            return False
+        transport.write(frame)
+        return True
+
+    return write_now
 
 
 async def _serve(request: web.Request, ws: web.WebSocketResponse, listener: Listener) -> str:

@@ -37,5 +37,8 @@ class BroadcasterSettings(CaptionistSettings):
         ge=64 << 10,
         description="Unsent bytes a listener may hold before new segments; past it, it is dropped",
     )
+    first_read_timeout: float = Field(
+        default=10, gt=0, description="How long a new listener waits for the table to answer"
+    )
     heartbeat: float = Field(default=20, gt=0, description="Websocket ping interval, seconds")
     shutdown_timeout: float = Field(default=10, gt=0)
