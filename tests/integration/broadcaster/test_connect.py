@@ -13,7 +13,7 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 
 from captionist_broadcaster import metrics
-from captionist_core.segment import Segment
+from captionist_core.segment import Segment, make_cursor
 from tests.conftest import LocalAws
 from tests.integration.conftest import StartBroadcaster
 from tests.listeners import collect_segments, next_or_none, receive_json
@@ -218,3 +218,32 @@ async def test_slow_listener_is_dropped_without_delaying_others(
         while metrics.SLOW_LISTENERS._value.get() == slow_before:
             await asyncio.sleep(0.05)
     stalled.close()
+
+
+async def test_snapshots_come_from_the_feed_unless_they_reach_further_back(
+    local_aws: LocalAws, start_broadcaster: StartBroadcaster, http: aiohttp.ClientSession
+) -> None:
+    """GIVEN a conversation with an old and three recent segments WHEN ten listeners join THEN
+    their snapshots come from the feed's memory, not one query each; a listener resuming from
+    before the feed's history gets its snapshot from the table, old segment included."""
+    server = await start_broadcaster(snapshot_seconds=60)
+    old = make_segment("storm", timestamp=now_ms() - 300_000)
+    recent = [make_segment("storm", timestamp=now_ms() - 1000 + i) for i in range(3)]
+    store_segments(local_aws.settings, old, *recent)
+    url = server.make_url("/api/stt/connect?conversation=storm")
+
+    def snapshots(source: str) -> float:
+        value: float = metrics.SNAPSHOTS.labels(source)._value.get()
+        return value
+
+    from_memory, from_table = snapshots("memory"), snapshots("table")
+    sockets = [await http.ws_connect(url) for _ in range(10)]
+    for ws in sockets:
+        assert _ids((await receive_json(ws))["segments"]) == [s.id for s in recent]
+    assert snapshots("memory") - from_memory == 10
+    assert snapshots("table") == from_table
+    resumed = await http.ws_connect(url.update_query(since=make_cursor(old.timestamp - 1, "x")))
+    assert _ids((await receive_json(resumed))["segments"]) == [old.id] + [s.id for s in recent]
+    assert snapshots("table") - from_table == 1
+    for ws in [*sockets, resumed]:
+        await ws.close()

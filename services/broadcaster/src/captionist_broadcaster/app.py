@@ -29,6 +29,7 @@ async def _store_and_feeds(app: web.Application) -> AsyncIterator[None]:
             poll_interval=settings.poll_interval,
             late_window_ms=round(settings.late_window_seconds * 1000),
             settle_ms=settings.settle_ms,
+            history_ms=settings.snapshot_seconds * 1000,
         )
         app[STORE] = store
         app[HUB] = hub

@@ -16,6 +16,7 @@ the segments its snapshot already holds.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import functools
 import json
@@ -207,6 +208,7 @@ class ConversationFeed:
         poll_interval: float,
         late_window_ms: int,
         settle_ms: int,
+        history_ms: int,
     ) -> None:
         self.conversation = conversation
         self.listeners: set[Listener] = set()
@@ -215,14 +217,27 @@ class ConversationFeed:
         self._interval = poll_interval
         self._late_ms = late_window_ms
         self._settle_ms = settle_ms
+        self._history_ms = max(history_ms, late_window_ms)
         self._high = cursor_at(_now_ms() - late_window_ms)
         self.seen: dict[str, str] = {}  # id -> cursor of everything read above the floor
+        # What the feed has read of the last `history_ms`, complete above `_history_floor`: the
+        # snapshots of joining listeners come from here rather than from one query each.
+        self._history: list[Segment] = []
+        self._history_floor = cursor_at(_now_ms() - self._history_ms)
         self._task: asyncio.Task[None] | None = None
 
     @property
     def floor(self) -> str:
         """Segments at or below this cursor are no longer read by this feed."""
         return cursor_at(cursor_timestamp(self._high) - self._late_ms)
+
+    def snapshot_after(self, cursor: str) -> list[Segment] | None:
+        """The segments read so far with a cursor above ``cursor``, in cursor order; None when
+        this feed's history does not reach that far back (then the table must be queried)."""
+        if not self.ready.is_set() or cursor < self._history_floor:
+            return None
+        start = bisect.bisect_right(self._history, cursor, key=_cursor)
+        return self._history[start:]
 
     def start(self) -> None:
         """Start the read loop."""
@@ -240,7 +255,9 @@ class ConversationFeed:
         while True:
             started = time.perf_counter()
             try:
-                found = await self._store.after(self.conversation, self.floor)
+                # The first read covers the whole history the feed keeps; later ones its window.
+                floor = self.floor if self.ready.is_set() else self._history_floor
+                found = await self._store.after(self.conversation, floor)
             except Exception:  # any store failure: keep the loop, back off, try again
                 failures += 1
                 metrics.POLLS.labels("error").inc()
@@ -266,11 +283,16 @@ class ConversationFeed:
             return
         for segment in fresh:
             self.seen[segment.id] = segment.cursor
+            bisect.insort(self._history, segment, key=_cursor)
         if emit:
             self._emit(fresh)
         self._high = max(self._high, fresh[-1].cursor)
         floor = self.floor
         self.seen = {key: cursor for key, cursor in self.seen.items() if cursor > floor}
+        history_floor = cursor_at(_now_ms() - self._history_ms)
+        if history_floor > self._history_floor:
+            del self._history[: bisect.bisect_right(self._history, history_floor, key=_cursor)]
+            self._history_floor = history_floor
         for listener in self.listeners:
             listener.forget_below(floor)
 
@@ -290,13 +312,20 @@ class FeedHub:
     """This process's feeds, one per conversation that has listeners."""
 
     def __init__(
-        self, store: SegmentStore, *, poll_interval: float, late_window_ms: int, settle_ms: int
+        self,
+        store: SegmentStore,
+        *,
+        poll_interval: float,
+        late_window_ms: int,
+        settle_ms: int,
+        history_ms: int,
     ) -> None:
         self._store = store
         self._options = {
             "poll_interval": poll_interval,
             "late_window_ms": late_window_ms,
             "settle_ms": settle_ms,
+            "history_ms": history_ms,
         }
         self._feeds: dict[str, ConversationFeed] = {}
 
@@ -313,6 +342,7 @@ class FeedHub:
                 poll_interval=float(self._options["poll_interval"]),
                 late_window_ms=int(self._options["late_window_ms"]),
                 settle_ms=int(self._options["settle_ms"]),
+                history_ms=int(self._options["history_ms"]),
             )
             self._feeds[listener.conversation] = feed
             feed.start()
@@ -336,6 +366,10 @@ class FeedHub:
         feeds, self._feeds = list(self._feeds.values()), {}
         metrics.ACTIVE_CONVERSATIONS.set(0)
         await asyncio.gather(*(feed.stop() for feed in feeds))
+
+
+def _cursor(segment: Segment) -> str:
+    return segment.cursor
 
 
 def _now_ms() -> int:

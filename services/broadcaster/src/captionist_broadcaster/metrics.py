@@ -38,3 +38,10 @@ SLOW_LISTENERS = Counter(
     "captionist_broadcaster_slow_listeners_total",
     "Listeners disconnected because their send buffer was full",
 )
+SNAPSHOTS = Counter(
+    "captionist_broadcaster_snapshots_total",
+    "Snapshots sent to joining listeners, by where they were read from",
+    ["source"],
+)
+for _source in ("memory", "table"):
+    SNAPSHOTS.labels(_source)

@@ -66,7 +66,10 @@ async def connect(request: web.Request) -> web.StreamResponse:
             floor = since or cursor_at(
                 time.time_ns() // 1_000_000 - settings.snapshot_seconds * 1000
             )
-            snapshot = await request.app[STORE].after(conversation, floor)
+            snapshot = feed.snapshot_after(floor)
+            metrics.SNAPSHOTS.labels("memory" if snapshot is not None else "table").inc()
+            if snapshot is None:
+                snapshot = await request.app[STORE].after(conversation, floor)
         except Exception:  # the store is unreachable: tell the listener to come back later
             log.warning("snapshot_failed", exc_info=True)
             outcome = "store_unavailable"
