@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 PYTHON ?= python3
 UV := $(PYTHON) -m uv
-APT_PACKAGES := chromium
+APT_PACKAGES := chromium pocketsphinx-testdata espeak-ng sox
 STAMP := .venv/.captionist-synced
 
 .PHONY: help setup system-deps run test lint typecheck test-unit test-integration test-e2e bench clean

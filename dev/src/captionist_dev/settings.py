@@ -71,6 +71,12 @@ class StackSettings(CaptionistSettings):
     processor_port: int = Field(
         default=8083, ge=1, le=65535, validation_alias=AliasChoices("CAPTIONIST_PROCESSOR_PORT")
     )
+    transcribe_local_port: int = Field(
+        default=8084,
+        ge=1,
+        le=65535,
+        validation_alias=AliasChoices("CAPTIONIST_TRANSCRIBE_LOCAL_PORT"),
+    )
     visibility_timeout: int = Field(
         default=5, ge=0, description="Seconds before a failed segment message is retried"
     )

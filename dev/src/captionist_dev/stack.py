@@ -74,6 +74,13 @@ class Service:
     hidden_lines: re.Pattern[str] | None = None
 
 
+# The key pair ingest signs with and transcribe-local checks; the emulator accepts any.
+LOCAL_TRANSCRIBE_CREDENTIALS = {
+    "CAPTIONIST_TRANSCRIBE_LOCAL_ACCESS_KEY_ID": "local",
+    "CAPTIONIST_TRANSCRIBE_LOCAL_SECRET_ACCESS_KEY": "local",
+}
+
+
 def held_console_script(name: str) -> tuple[str, ...]:
     """The command running the installed console script ``name`` once released (``held``)."""
     if not entry_points(group="console_scripts", name=name):
@@ -101,11 +108,43 @@ def emulator_service(settings: StackSettings) -> Service:
 def app_services(settings: StackSettings) -> list[Service]:
     """The stack's own processes, in start order. A new service is one more entry here.
 
-    The ingest (``/api/stt/transcribe``) and the local Transcribe are not part of it yet: until they
-    are, the gateway answers 503 for the ingest's routes, as the ALB would with no healthy target.
+    Ingest talks to transcribe-local exactly as it talks to Amazon Transcribe in AWS; both sides
+    use the same local credentials, which the emulator accepts too.
     """
     local = f"http://{settings.host}"
+    transcribe_endpoint = f"{local}:{settings.transcribe_local_port}"
     return [
+        Service(
+            name="transcribe",
+            command=held_console_script("captionist-transcribe-local"),
+            held=True,
+            needs_aws=False,
+            port=settings.transcribe_local_port,
+            port_variable="CAPTIONIST_TRANSCRIBE_LOCAL_PORT",
+            role="transcribe-local: Amazon Transcribe's streaming protocol, offline",
+            env={
+                "CAPTIONIST_TRANSCRIBE_LOCAL_PORT": str(settings.transcribe_local_port),
+                **LOCAL_TRANSCRIBE_CREDENTIALS,
+            },
+        ),
+        Service(
+            name="ingest",
+            command=held_console_script("captionist-ingest"),
+            held=True,
+            port=settings.ingest_port,
+            port_variable="CAPTIONIST_INGEST_PORT",
+            role="/api/stt/transcribe -> transcribe-local -> SQS",
+            env={
+                "CAPTIONIST_INGEST_PORT": str(settings.ingest_port),
+                "CAPTIONIST_INGEST_TRANSCRIBE_ENDPOINT": transcribe_endpoint,
+                "AWS_ACCESS_KEY_ID": LOCAL_TRANSCRIBE_CREDENTIALS[
+                    "CAPTIONIST_TRANSCRIBE_LOCAL_ACCESS_KEY_ID"
+                ],
+                "AWS_SECRET_ACCESS_KEY": LOCAL_TRANSCRIBE_CREDENTIALS[
+                    "CAPTIONIST_TRANSCRIBE_LOCAL_SECRET_ACCESS_KEY"
+                ],
+            },
+        ),
         Service(
             name="processor",
             command=held_console_script("captionist-processor-poller"),
@@ -428,13 +467,6 @@ class Stack:
         rows = [(service.name, f"http://{host}:{service.port}", service.role) for service in shown]
         if settings.aws_endpoint_url:
             rows.append(("AWS", settings.aws_endpoint_url, "external endpoint (AWS_ENDPOINT_URL)"))
-        rows.append(
-            (
-                "ingest",
-                f"http://{host}:{settings.ingest_port}",
-                "not part of the stack yet: /api/stt/transcribe answers 503",
-            )
-        )
         url = f"http://{host}:{settings.gateway_port}"
         lines = [
             "",

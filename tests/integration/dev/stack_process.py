@@ -102,8 +102,8 @@ def _environment(ports: dict[str, int]) -> tuple[dict[str, str], CaptionistSetti
         CAPTIONIST_GATEWAY_PORT=str(ports["gateway"]),
         CAPTIONIST_BROADCASTER_PORT=str(ports["broadcaster"]),
         CAPTIONIST_PROCESSOR_PORT=str(ports["processor"]),
-        # An ingest of a user's own `make run` must not answer for this stack.
         CAPTIONIST_INGEST_PORT=str(ports["ingest"]),
+        CAPTIONIST_TRANSCRIBE_LOCAL_PORT=str(ports["transcribe"]),
     )
     return env, CaptionistSettings(env=name, aws_endpoint_url=endpoint, aws_region="us-east-1")
 
@@ -119,8 +119,8 @@ def _read_output(stack: StackProcess) -> None:
 
 def start_stack() -> StackProcess:
     """Start ``captionist-dev run`` on free ports and return once its banner is printed."""
-    ports = {name: free_port() for name in ("emulator", "gateway", "broadcaster", "processor")}
-    ports["ingest"] = free_port()
+    names = ("emulator", "gateway", "broadcaster", "processor", "ingest", "transcribe")
+    ports = {name: free_port() for name in names}
     env, settings = _environment(ports)
     command = [str(Path(sys.executable).parent / "captionist-dev"), "run"]
     process = subprocess.Popen(

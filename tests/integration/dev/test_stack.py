@@ -6,12 +6,15 @@ The tests share the session's stack with the browser tests; the one that stops i
 
 from __future__ import annotations
 
+import asyncio
+import json
 import socket
 import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -31,6 +34,9 @@ def dummy_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
 
 
+RECORDING = Path("/usr/share/pocketsphinx/test/data/goforward.raw")  # "go forward ten meters"
+
+
 async def test_gateway_answers_its_healthcheck(stack: StackProcess) -> None:
     """GIVEN the stack started by `captionist-dev run`
     WHEN the gateway's healthcheck is requested
@@ -45,9 +51,9 @@ async def test_gateway_answers_its_healthcheck(stack: StackProcess) -> None:
 
 
 async def test_refusals_of_the_real_services_reach_the_client(stack: StackProcess) -> None:
-    """GIVEN the stack, whose broadcaster validates queries before upgrading and has no ingest yet
-    WHEN a listener connects without a conversation, and a speaker connects to transcribe
-    THEN the listener gets the broadcaster's 400 JSON error and the speaker a 503 JSON error."""
+    """GIVEN the stack, whose broadcaster and ingest validate queries before upgrading
+    WHEN a listener connects without a conversation, and a speaker without a sample rate
+    THEN each gets its service's 400 JSON error through the gateway."""
     async with aiohttp.ClientSession() as http:
         with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
             await http.ws_connect(f"{stack.gateway_url}/api/stt/connect")
@@ -62,13 +68,10 @@ async def test_refusals_of_the_real_services_reach_the_client(stack: StackProces
             assert answer.status == 400
             assert (await answer.json())["error"]["code"] == "missing_conversation"
         async with http.get(
-            f"{stack.gateway_url}/api/stt/transcribe?sampleRate=16000", headers=handshake
+            f"{stack.gateway_url}/api/stt/transcribe?speaker=Ann", headers=handshake
         ) as answer:
-            assert answer.status == 503
-            assert (await answer.json())["error"] == {
-                "code": "service_unavailable",
-                "message": "ingest is not running",
-            }
+            assert answer.status == 400
+            assert (await answer.json())["error"]["code"] == "missing_sample_rate"
 
 
 async def test_queued_segment_reaches_a_listener_within_a_second(stack: StackProcess) -> None:
@@ -101,8 +104,9 @@ def test_sigint_stops_every_process_and_exits_0(stack: StackProcess) -> None:
     WHEN the supervisor gets SIGINT (Ctrl-C)
     THEN it exits with 0, none of its processes is left, and every port is free again."""
     children = stack.children()
-    # The processor, the broadcaster, the gateway, and the emulator unless one was given.
-    assert len(children) == (3 if stack.external_endpoint else 4), stack.output
+    # transcribe-local, ingest, the processor, the broadcaster, the gateway, and the emulator
+    # unless one was given.
+    assert len(children) == (5 if stack.external_endpoint else 6), stack.output
     exit_code = stack.interrupt()
     assert exit_code == 0, stack.output
     leftovers = [pid for pid in children if Path(f"/proc/{pid}").exists()]
@@ -138,3 +142,40 @@ def test_taken_port_is_refused_clearly() -> None:
     assert f"port {port} (gateway) is already in use" in result.stdout
     assert "CAPTIONIST_GATEWAY_PORT" in result.stdout
     assert "starting" not in result.stdout
+
+
+async def test_speech_reaches_a_listener_through_the_whole_stack(stack: StackProcess) -> None:
+    """GIVEN a listener of a conversation, through the gateway
+    WHEN a speaker streams "go forward ten meters" (real speech) to /api/stt/transcribe and ends
+    THEN the speaker gets partials and finals, and the listener receives the same finals:
+    gateway -> ingest -> transcribe-local -> SQS -> processor -> DynamoDB -> broadcaster."""
+    conversation = f"c{uuid.uuid4().hex[:12]}"
+    pcm = await asyncio.to_thread(RECORDING.read_bytes)
+    base = f"ws://127.0.0.1:{stack.gateway_port}/api/stt"
+    async with (
+        aiohttp.ClientSession() as http,
+        http.ws_connect(f"{base}/connect?conversation={conversation}") as listener,
+        http.ws_connect(
+            f"{base}/transcribe?sampleRate=16000&speaker=Ann&conversation={conversation}"
+        ) as speaker,
+    ):
+        assert (await listener.receive_json(timeout=10))["type"] == "snapshot"
+        ready = await speaker.receive_json(timeout=10)
+        assert ready["type"] == "ready"
+        assert ready["conversation"] == conversation
+        for offset in range(0, len(pcm), 3200):
+            await speaker.send_bytes(pcm[offset : offset + 3200])
+            await asyncio.sleep(0.02)
+        await speaker.send_str('{"type":"end"}')
+        said: list[dict[str, Any]] = []
+        while (message := await speaker.receive(timeout=20)).type == aiohttp.WSMsgType.TEXT:
+            said.append(json.loads(message.data))
+        assert speaker.close_code == 1000, said
+        finals = [m["segment"] for m in said if m["type"] == "final"]
+        assert any(m["type"] == "partial" for m in said), said
+        assert finals, said
+        assert "forward" in " ".join(f["text"] for f in finals)
+        heard: list[dict[str, Any]] = []
+        while len(heard) < len(finals):
+            heard.extend((await listener.receive_json(timeout=10))["segments"])
+        assert heard == finals

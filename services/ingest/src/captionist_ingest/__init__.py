@@ -1,0 +1,1 @@
+"""Captionist ingest: speaker websockets to Amazon Transcribe streaming, finals to SQS."""

@@ -1,0 +1,421 @@
+"""One speaker's session: their websocket, one Transcribe stream, and the queue.
+
+Three tasks run per session: the speaker reader (validates frames, queues audio), the upstream
+feeder (AudioEvents out, silence when the speaker pauses, the empty AudioEvent at the end) and the
+transcript reader (partials to the speaker; finals to the queue, then to the speaker).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+import time
+from dataclasses import dataclass
+from typing import Any, Final
+
+import aiohttp
+import structlog
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from captionist_core.eventstream import audio_event
+from captionist_core.segment import Segment
+from captionist_core.web import error_message
+from captionist_ingest import metrics
+from captionist_ingest.audio import ReplayBuffer, Timeline, pcm_seconds, silence
+from captionist_ingest.credentials import CredentialSource
+from captionist_ingest.publisher import PublishError, SegmentPublisher
+from captionist_ingest.settings import IngestSettings
+from captionist_ingest.upstream import (
+    Result,
+    UpstreamError,
+    lost_error,
+    open_stream,
+    protocol_error,
+    read_message,
+    stream_params,
+)
+
+log = structlog.get_logger()
+
+MAX_FRAME_BYTES: Final = 64 * 1024
+# Above the contract's limit, so a frame slightly too large is read and answered with an error.
+MAX_MESSAGE_SIZE: Final = 2 * MAX_FRAME_BYTES
+CLOSE_TIMEOUT: Final = 2.0
+MAX_TEXT_LENGTH: Final = 10_000
+_UNSAFE_ID_CHARS = re.compile(r"[^A-Za-z0-9_.:-]")
+
+
+@dataclass(frozen=True, slots=True)
+class SpeakerRequest:
+    """The validated query of a speaker's websocket."""
+
+    conversation: str
+    speaker: str
+    language: str
+    sample_rate: int
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """Why a session ends early: the ``error`` message's code and text, and the close code."""
+
+    code: str
+    close_code: WSCloseCode
+    message: str
+
+
+def segment_id(session: str, result_id: str) -> str:
+    """A segment id unique across sessions and stable for one result: ``<session>-<resultId>``."""
+    return _UNSAFE_ID_CHARS.sub("_", f"{session}-{result_id}")[:128]
+
+
+def now_ms() -> int:
+    """Epoch milliseconds now."""
+    return time.time_ns() // 1_000_000
+
+
+def _is_end(text: str) -> bool:
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(document, dict) and document.get("type") == "end"
+
+
+class Session:
+    """Runs one speaker's session from the upgrade to the close."""
+
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        request: SpeakerRequest,
+        session_id: str,
+        settings: IngestSettings,
+        publisher: SegmentPublisher,
+    ) -> None:
+        """A session for the speaker on ``ws``; nothing runs before :meth:`run`."""
+        self.ws = ws
+        self.request = request
+        self.id = session_id
+        self.settings = settings
+        self.publisher = publisher
+        rate = request.sample_rate
+        self._bytes_per_second = 2 * rate
+        self._max_ahead_bytes = int(settings.max_buffered_audio_seconds * self._bytes_per_second)
+        # Bounded in bytes by the speaker reader (too_fast), so the queue itself is unbounded.
+        self._audio: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self._queued_bytes = 0
+        self.timeline = Timeline(rate)
+        self.replay = ReplayBuffer(int(settings.replay_buffer_seconds * self._bytes_per_second))
+        self._keepalive = silence(settings.keepalive_chunk_ms, rate)
+        self.state = "connecting"
+        self.ending = False
+        self.started = time.monotonic()
+        # Monotonic times of the last speaker audio sent upstream and the last upstream message.
+        self._last_audio_sent = 0.0
+        self._last_upstream_message = 0.0
+        self.received_bytes = 0
+        self.keepalive_bytes = 0
+        self.partials = 0
+        self.finals = 0
+        self.outcome = "closed"
+
+    @property
+    def audio_seconds(self) -> float:
+        """Seconds of audio the speaker sent."""
+        return pcm_seconds(self.received_bytes, self.request.sample_rate)
+
+    @property
+    def keepalive_seconds(self) -> float:
+        """Seconds of silence sent upstream while the speaker sent nothing."""
+        return pcm_seconds(self.keepalive_bytes, self.request.sample_rate)
+
+    async def run(self, http: aiohttp.ClientSession, credentials: CredentialSource) -> None:
+        """Open the upstream stream, relay until either side ends, flush, close the speaker."""
+        try:
+            upstream = await self._open(http, credentials)
+        except UpstreamError as error:
+            await self._fail_upstream(error)
+            return
+        try:
+            await self._send(
+                {
+                    "type": "ready",
+                    "conversation": self.request.conversation,
+                    "session": self.id,
+                    "sampleRate": self.request.sample_rate,
+                }
+            )
+            self.started = time.monotonic()
+            await self._set_state("live", "Transcribing")
+            await self._relay(upstream)
+        finally:
+            await upstream.close()
+
+    async def _open(
+        self, http: aiohttp.ClientSession, credentials: CredentialSource
+    ) -> aiohttp.ClientWebSocketResponse:
+        frozen = await credentials.current()
+        if frozen is None:
+            raise UpstreamError(
+                "rejected",
+                "upstream_rejected",
+                WSCloseCode.INTERNAL_ERROR,
+                "Ingest has no credentials for the transcription service",
+            )
+        params = stream_params(
+            self.request.language,
+            self.request.sample_rate,
+            self.settings.partial_results_stability,
+        )
+        return await open_stream(
+            http,
+            self.settings.transcribe_url,
+            self.settings.aws_region,
+            frozen,
+            params,
+            self.settings.connect_timeout,
+        )
+
+    async def _relay(self, upstream: aiohttp.ClientWebSocketResponse) -> None:
+        speaker = asyncio.create_task(self._read_speaker())
+        feeder = asyncio.create_task(self._feed_upstream(upstream))
+        transcripts = asyncio.create_task(self._read_upstream(upstream))
+        try:
+            await asyncio.wait({speaker, transcripts}, return_when=asyncio.FIRST_COMPLETED)
+            if not speaker.done():
+                await _cancel(speaker)
+                await self._fail_from(transcripts)
+                return
+            failure = speaker.result()
+            if failure is not None:
+                # The speaker hears at once; audio already sent still yields its finals.
+                await self._close_with_error(failure)
+            await self._flush(transcripts)
+            if failure is None and not self.ws.closed:
+                await self.ws.close(code=WSCloseCode.OK, message=b"end")
+                self.outcome = "end"
+        finally:
+            for task in (speaker, feeder, transcripts):
+                await _cancel(task)
+
+    async def _flush(self, transcripts: asyncio.Task[None]) -> None:
+        """End the upstream stream and wait (bounded) for the finals it still holds."""
+        self.ending = True
+        self._audio.put_nowait(None)
+        done, _ = await asyncio.wait({transcripts}, timeout=self.settings.end_timeout)
+        if not done:
+            metrics.UPSTREAM_ERRORS.labels("lost").inc()
+            await self._close_with_error(
+                Failure(
+                    "upstream_timeout",
+                    WSCloseCode.INTERNAL_ERROR,
+                    "The transcription service did not finish in time; finals may be missing",
+                )
+            )
+            return
+        await self._fail_from(transcripts)
+
+    async def _fail_from(self, transcripts: asyncio.Task[None]) -> None:
+        """End the session with the error ``transcripts`` failed with, if it failed."""
+        error = transcripts.exception()
+        if isinstance(error, UpstreamError):
+            await self._fail_upstream(error)
+        elif isinstance(error, PublishError):
+            await self._close_with_error(
+                Failure(
+                    "queue_unavailable",
+                    WSCloseCode.INTERNAL_ERROR,
+                    "A final segment could not be stored; the session was stopped",
+                )
+            )
+        elif error is not None:
+            log.error("transcript_reader_failed", exc_info=error)
+            await self._close_with_error(
+                Failure("internal_error", WSCloseCode.INTERNAL_ERROR, "Ingest failed")
+            )
+
+    async def _fail_upstream(self, error: UpstreamError) -> None:
+        metrics.UPSTREAM_ERRORS.labels(error.kind).inc()
+        log.warning("upstream_failed", kind=error.kind, code=error.code)
+        await self._close_with_error(Failure(error.code, error.close_code, error.message))
+
+    async def _read_speaker(self) -> Failure | None:
+        """Queue the speaker's audio until they end, leave, or send something they must not."""
+        async for message in self.ws:
+            if message.type is WSMsgType.BINARY:
+                if failure := self._accept_audio(message.data):
+                    return failure
+            elif message.type is WSMsgType.TEXT:
+                if _is_end(message.data):
+                    return None
+                return Failure(
+                    "unsupported_message",
+                    WSCloseCode.UNSUPPORTED_DATA,
+                    'Text frames other than {"type":"end"} are not supported',
+                )
+        return None
+
+    def _accept_audio(self, data: bytes) -> Failure | None:
+        size = len(data)
+        if size > MAX_FRAME_BYTES:
+            return Failure(
+                "frame_too_large",
+                WSCloseCode.MESSAGE_TOO_BIG,
+                f"Audio frames carry at most {MAX_FRAME_BYTES} bytes",
+            )
+        if size % 2:
+            return Failure(
+                "invalid_audio",
+                WSCloseCode.UNSUPPORTED_DATA,
+                "Audio is 16-bit PCM: a frame has an even number of bytes",
+            )
+        if size == 0:
+            return None  # an empty AudioEvent would end the upstream stream
+        self.received_bytes += size
+        metrics.AUDIO_BYTES.inc(size)
+        metrics.AUDIO_SECONDS.inc(pcm_seconds(size, self.request.sample_rate))
+        ahead = self.audio_seconds - (time.monotonic() - self.started)
+        if (
+            ahead > self.settings.max_buffered_audio_seconds
+            or self._queued_bytes + size > self._max_ahead_bytes
+        ):
+            return Failure(
+                "too_fast",
+                WSCloseCode.TRY_AGAIN_LATER,
+                "Audio is arriving faster than real time; send it as it is captured",
+            )
+        self._queued_bytes += size
+        self._audio.put_nowait(data)
+        return None
+
+    async def _feed_upstream(self, upstream: aiohttp.ClientWebSocketResponse) -> None:
+        """Send queued audio upstream; silence while the speaker pauses; the end marker."""
+        try:
+            while True:
+                try:
+                    chunk = await asyncio.wait_for(
+                        self._audio.get(), self.settings.keepalive_seconds
+                    )
+                except TimeoutError:
+                    # Transcribe ends a stream that gets no audio for 15 s.
+                    self.timeline.inserted_silence(len(self._keepalive))
+                    self.keepalive_bytes += len(self._keepalive)
+                    metrics.KEEPALIVE_SECONDS.inc(
+                        pcm_seconds(len(self._keepalive), self.request.sample_rate)
+                    )
+                    await self._send_audio(upstream, self._keepalive)
+                    continue
+                if chunk is None:
+                    await upstream.send_bytes(audio_event(b""))
+                    return
+                self._queued_bytes -= len(chunk)
+                self.timeline.speaker_audio(len(chunk))
+                await self._send_audio(upstream, chunk)
+                self._last_audio_sent = time.monotonic()
+        except (ConnectionError, aiohttp.ClientError, RuntimeError):
+            return  # the transcript reader sees the stream close and reports it
+
+    async def _send_audio(self, upstream: aiohttp.ClientWebSocketResponse, chunk: bytes) -> None:
+        self.replay.append(chunk)
+        await upstream.send_bytes(audio_event(chunk))
+
+    async def _read_upstream(self, upstream: aiohttp.ClientWebSocketResponse) -> None:
+        """Relay results until the stream closes; raise ``UpstreamError`` or ``PublishError``."""
+        while True:
+            try:
+                message = await upstream.receive(timeout=self.settings.stall_seconds)
+            except TimeoutError:
+                if self._last_audio_sent <= self._last_upstream_message:
+                    continue  # nothing was said since its last answer: silence is not a stall
+                await self._set_state(
+                    "stalled",
+                    f"No answer from the transcription service for "
+                    f"{self.settings.stall_seconds:g} s",
+                )
+                continue
+            if message.type is WSMsgType.BINARY:
+                self._last_upstream_message = time.monotonic()
+                results = read_message(message.data)
+                await self._set_state("live", "Transcribing")
+                for result in results:
+                    await self._relay_result(result)
+            elif message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
+                if self.ending:
+                    return
+                raise lost_error()
+            elif message.type is WSMsgType.ERROR:
+                raise lost_error()
+            else:
+                raise protocol_error()
+
+    async def _relay_result(self, result: Result) -> None:
+        start = self.timeline.to_speaker(result.start)
+        end = max(self.timeline.to_speaker(result.end), start)
+        if result.is_partial:
+            self.partials += 1
+            metrics.PARTIALS.inc()
+            await self._send(
+                {
+                    "type": "partial",
+                    "resultId": result.result_id,
+                    "text": result.text,
+                    "start": start,
+                    "end": end,
+                }
+            )
+            return
+        self.replay.release_before(int(result.end * self.request.sample_rate) * 2)
+        if not result.text:
+            return
+        arrived = time.monotonic()
+        segment = Segment(
+            id=segment_id(self.id, result.result_id),
+            conversation=self.request.conversation,
+            speaker=self.request.speaker,
+            text=result.text[:MAX_TEXT_LENGTH],
+            start=start,
+            end=end,
+            timestamp=now_ms(),
+            language=self.request.language,
+        )
+        await self.publisher.publish(segment)
+        metrics.SQS_SEND_SECONDS.observe(time.monotonic() - arrived)
+        self.finals += 1
+        metrics.FINALS.inc()
+        await self._send({"type": "final", "segment": segment.model_dump()})
+
+    async def _set_state(self, state: str, detail: str) -> None:
+        if state != self.state:
+            self.state = state
+            await self._send({"type": "status", "state": state, "detail": detail})
+
+    async def _send(self, message: dict[str, object]) -> None:
+        """Send to the speaker; a speaker who left no longer hears anything (finals still land)."""
+        if self.ws.closed:
+            return
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await self.ws.send_json(message)
+
+    async def _close_with_error(self, failure: Failure) -> None:
+        """Send ``error`` and close; drop a speaker who does not read them."""
+        if self.outcome == "closed":
+            self.outcome = failure.code
+        if self.ws.closed:
+            return
+        try:
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                await self.ws.send_json(error_message(failure.code, failure.message))
+                await self.ws.close(code=failure.close_code, message=failure.code.encode())
+        except (TimeoutError, ConnectionError, RuntimeError):
+            with contextlib.suppress(Exception):
+                await self.ws.close(code=failure.close_code)
+
+
+async def _cancel(task: asyncio.Task[Any]) -> None:
+    if not task.done():
+        task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task

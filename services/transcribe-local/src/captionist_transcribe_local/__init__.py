@@ -1,0 +1,1 @@
+"""transcribe-local: Amazon Transcribe's streaming protocol on offline speech engines."""

@@ -1,0 +1,64 @@
+"""transcribe-local's application factory and entry point."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+
+import structlog
+from aiohttp import web
+
+from captionist_core.logging import configure_logging
+from captionist_core.web import close_websockets, quiet_garbage_collector
+from captionist_transcribe_local.engines.registry import load_engine
+from captionist_transcribe_local.keys import ENGINE, EXECUTOR, SETTINGS, WEBSOCKETS
+from captionist_transcribe_local.routes import setup_routes
+from captionist_transcribe_local.settings import TranscribeLocalSettings
+
+log = structlog.get_logger()
+
+
+async def _engine_threads(app: web.Application) -> AsyncIterator[None]:
+    """The pool every engine call runs in, so recognition never blocks the event loop."""
+    executor = ThreadPoolExecutor(
+        max_workers=app[SETTINGS].engine_threads, thread_name_prefix="engine"
+    )
+    app[EXECUTOR] = executor
+    yield
+    # Sessions are closed by now; a call still running finishes in its thread, unawaited.
+    executor.shutdown(wait=False, cancel_futures=True)
+
+
+async def _close_websockets(app: web.Application) -> None:
+    open_sockets = app[WEBSOCKETS]
+    await close_websockets(open_sockets, b"server shutdown")
+
+
+def create_app(settings: TranscribeLocalSettings) -> web.Application:
+    """A Transcribe-compatible streaming server using ``settings.engine``."""
+    app = web.Application()
+    app[SETTINGS] = settings
+    app[ENGINE] = load_engine(settings)
+    app[WEBSOCKETS] = weakref.WeakSet()
+    app.cleanup_ctx.append(_engine_threads)
+    app.on_shutdown.append(_close_websockets)
+    setup_routes(app)
+    return app
+
+
+def main() -> None:
+    """Run the server (console script ``captionist-transcribe-local``)."""
+    settings = TranscribeLocalSettings()
+    configure_logging(settings, "transcribe-local")
+    log.info("starting", host=settings.host, port=settings.port, engine=settings.engine)
+    app = create_app(settings)
+    quiet_garbage_collector()
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        shutdown_timeout=settings.shutdown_timeout,
+        print=None,
+        access_log=None,
+    )

@@ -1,0 +1,18 @@
+"""Prometheus metrics of transcribe-local (no session ids as labels)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+SESSIONS = Gauge("captionist_transcribe_local_sessions", "Streaming sessions open now")
+AUDIO_SECONDS = Counter(
+    "captionist_transcribe_local_audio_seconds_total", "Seconds of audio received from clients"
+)
+RESULTS = Counter("captionist_transcribe_local_results_total", "Transcript results sent", ["kind"])
+for _kind in ("partial", "final"):
+    RESULTS.labels(_kind)
+ENGINE_SECONDS = Histogram(
+    "captionist_transcribe_local_engine_seconds",
+    "Duration of one engine call (resampling and recognition of one chunk)",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)

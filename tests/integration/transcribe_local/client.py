@@ -1,0 +1,127 @@
+"""A Transcribe streaming client for the tests: presigned URL, AudioEvents out, events in."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import aiohttp
+import numpy as np
+import soxr
+from botocore.credentials import Credentials
+from yarl import URL
+
+from captionist_core.eventstream import audio_event, decode
+from captionist_core.transcribe_url import presign
+
+TEST_DATA: Final = Path("/usr/share/pocketsphinx/test/data")
+GOFORWARD: Final = TEST_DATA / "goforward.raw"
+LIBRIVOX: Final = TEST_DATA / "librivox"
+CREDENTIALS: Final = Credentials("local", "local")
+
+_NUMBERS: Final = {"10": "ten", "1": "one", "2": "two", "3": "three", "4": "four", "5": "five"}
+
+
+def stream_url(
+    server_root: str,
+    *,
+    credentials: Credentials = CREDENTIALS,
+    sample_rate: int = 16000,
+    language: str = "en-US",
+    encoding: str = "pcm",
+    region: str = "us-east-1",
+    expires: int = 300,
+) -> URL:
+    """A presigned ``ws://`` URL for ``server_root`` (``http://host:port``), already encoded."""
+    params = {
+        "language-code": language,
+        "media-encoding": encoding,
+        "sample-rate": str(sample_rate),
+    }
+    return URL(presign(server_root, region, credentials, params, expires=expires), encoded=True)
+
+
+def resample(pcm: bytes, from_rate: int, to_rate: int) -> bytes:
+    """s16le mono audio at another rate (soxr, as a client would)."""
+    samples = np.frombuffer(pcm, dtype="<i2")
+    return bytes(soxr.resample(samples, from_rate, to_rate).astype("<i2").tobytes())
+
+
+def normalize(text: str) -> list[str]:
+    """Lowercase words without punctuation, digits spelled out."""
+    words = re.sub(r"[^a-z0-9' ]", " ", text.lower()).split()
+    return [_NUMBERS.get(word, word) for word in words]
+
+
+def word_error_rate(reference: str, hypothesis: str) -> float:
+    """Levenshtein distance over words, divided by the reference's length."""
+    ref, hyp = normalize(reference), normalize(hypothesis)
+    previous = list(range(len(hyp) + 1))
+    for i, ref_word in enumerate(ref, 1):
+        current = [i]
+        for j, hyp_word in enumerate(hyp, 1):
+            current.append(
+                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref_word != hyp_word))
+            )
+        previous = current
+    return previous[-1] / max(len(ref), 1)
+
+
+@dataclass
+class Transcription:
+    """Everything the server answered in one session."""
+
+    results: list[dict[str, Any]] = field(default_factory=list)
+    exception: tuple[str, str] | None = None
+    close_code: int | None = None
+
+    @property
+    def finals(self) -> list[dict[str, Any]]:
+        """Final results, in order."""
+        return [result for result in self.results if not result["IsPartial"]]
+
+    @property
+    def partials(self) -> list[dict[str, Any]]:
+        """Partial results, in order."""
+        return [result for result in self.results if result["IsPartial"]]
+
+    @property
+    def text(self) -> str:
+        """Every final's transcript, joined."""
+        return " ".join(result["Alternatives"][0]["Transcript"] for result in self.finals)
+
+
+async def receive_all(ws: aiohttp.ClientWebSocketResponse) -> Transcription:
+    """Read events until the server closes the socket."""
+    transcription = Transcription()
+    async for message in ws:
+        assert message.type == aiohttp.WSMsgType.BINARY, message
+        event = decode(message.data)
+        body = json.loads(event.payload)
+        if event.message_type == "exception":
+            assert event.exception_type is not None
+            transcription.exception = (event.exception_type, body["Message"])
+        else:
+            assert event.event_type == "TranscriptEvent"
+            transcription.results.extend(body["Transcript"]["Results"])
+    transcription.close_code = ws.close_code
+    return transcription
+
+
+async def transcribe(
+    http: aiohttp.ClientSession,
+    url: URL,
+    pcm: bytes,
+    sample_rate: int = 16000,
+    chunk_seconds: float = 0.1,
+) -> Transcription:
+    """Send ``pcm`` in AudioEvents of ``chunk_seconds`` and the empty one; collect the answers."""
+    chunk = int(sample_rate * chunk_seconds) * 2
+    async with http.ws_connect(url) as ws:
+        for offset in range(0, len(pcm), chunk):
+            await ws.send_bytes(audio_event(pcm[offset : offset + chunk]))
+        await ws.send_bytes(audio_event(b""))
+        return await receive_all(ws)
