@@ -21,7 +21,13 @@ from aiohttp import web
 from yarl import URL
 
 from captionist_core.logging import configure_logging
-from captionist_core.web import HEALTHCHECK_PATH, close_websockets, healthcheck, json_error
+from captionist_core.web import (
+    HEALTHCHECK_PATH,
+    close_websockets,
+    healthcheck,
+    json_error,
+    run_service,
+)
 from captionist_dev.keys import SETTINGS, UPSTREAM_SESSION, WEBSOCKETS
 from captionist_dev.proxy import Upstream, keep_refused_upgrade, proxy_handler
 from captionist_dev.settings import GatewaySettings
@@ -92,13 +98,11 @@ def main() -> None:
         broadcaster=settings.broadcaster_url,
         web_root=str(settings.web_root),
     )
-    web.run_app(
+    run_service(
         create_app(settings),
         host=settings.host,
         port=settings.port,
         shutdown_timeout=settings.shutdown_timeout,
-        print=None,
-        access_log=None,
     )
 
 

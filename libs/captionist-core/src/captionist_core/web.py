@@ -61,3 +61,19 @@ def quiet_garbage_collector() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 50, 100)
+
+
+def run_service(
+    app: web.Application, *, host: str, port: int, shutdown_timeout: float = 10
+) -> None:
+    """Serve ``app`` until SIGTERM or SIGINT, as every Captionist service runs in production."""
+    quiet_garbage_collector()
+    # Access logs would repeat what the per-session summary lines already say.
+    web.run_app(
+        app,
+        host=host,
+        port=port,
+        shutdown_timeout=shutdown_timeout,
+        print=None,
+        access_log=None,
+    )

@@ -15,7 +15,7 @@ from captionist_broadcaster.settings import BroadcasterSettings
 from captionist_broadcaster.store import SegmentStore
 from captionist_core.aws import async_client
 from captionist_core.logging import configure_logging
-from captionist_core.web import close_websockets, quiet_garbage_collector
+from captionist_core.web import close_websockets, run_service
 
 log = structlog.get_logger()
 
@@ -58,13 +58,9 @@ def main() -> None:
     settings = BroadcasterSettings()
     configure_logging(settings, "broadcaster")
     log.info("starting", host=settings.host, port=settings.port, table=settings.conversations_table)
-    app = create_app(settings)
-    quiet_garbage_collector()
-    web.run_app(
-        app,
+    run_service(
+        create_app(settings),
         host=settings.host,
         port=settings.port,
         shutdown_timeout=settings.shutdown_timeout,
-        print=None,
-        access_log=None,
     )

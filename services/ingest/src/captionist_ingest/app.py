@@ -12,7 +12,7 @@ from aiohttp import web
 
 from captionist_core.aws import async_client
 from captionist_core.logging import configure_logging
-from captionist_core.web import close_websockets, quiet_garbage_collector
+from captionist_core.web import close_websockets, run_service
 from captionist_ingest.credentials import CredentialSource
 from captionist_ingest.keys import (
     CREDENTIALS,
@@ -85,13 +85,9 @@ def main() -> None:
         queue=settings.segments_queue,
         transcribe=settings.transcribe_url,
     )
-    app = create_app(settings)
-    quiet_garbage_collector()
-    web.run_app(
-        app,
+    run_service(
+        create_app(settings),
         host=settings.host,
         port=settings.port,
         shutdown_timeout=settings.shutdown_timeout,
-        print=None,
-        access_log=None,
     )

@@ -19,7 +19,7 @@ from aiohttp import web
 
 from captionist_core.aws import async_client
 from captionist_core.logging import configure_logging
-from captionist_core.web import add_common_routes
+from captionist_core.web import add_common_routes, run_service
 from captionist_processor.handler import LambdaHandler, lambda_handler, make_lambda_handler
 from captionist_processor.keys import POLLER
 from captionist_processor.settings import ProcessorSettings
@@ -186,12 +186,8 @@ def main() -> None:
     settings = ProcessorSettings()
     configure_logging(settings, "processor")
     # lambda_handler reads the same environment: exactly what the Lambda function runs.
-    web.run_app(
-        create_app(settings, handler=lambda_handler),
-        host=settings.host,
-        port=settings.port,
-        print=None,
-        access_log=None,
+    run_service(
+        create_app(settings, handler=lambda_handler), host=settings.host, port=settings.port
     )
 
 

@@ -10,7 +10,7 @@ import structlog
 from aiohttp import web
 
 from captionist_core.logging import configure_logging
-from captionist_core.web import close_websockets, quiet_garbage_collector
+from captionist_core.web import close_websockets, run_service
 from captionist_transcribe_local.engines.registry import load_engine
 from captionist_transcribe_local.keys import ENGINE, EXECUTOR, SETTINGS, WEBSOCKETS
 from captionist_transcribe_local.routes import setup_routes
@@ -52,13 +52,9 @@ def main() -> None:
     settings = TranscribeLocalSettings()
     configure_logging(settings, "transcribe-local")
     log.info("starting", host=settings.host, port=settings.port, engine=settings.engine)
-    app = create_app(settings)
-    quiet_garbage_collector()
-    web.run_app(
-        app,
+    run_service(
+        create_app(settings),
         host=settings.host,
         port=settings.port,
         shutdown_timeout=settings.shutdown_timeout,
-        print=None,
-        access_log=None,
     )
