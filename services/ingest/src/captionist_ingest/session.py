@@ -40,8 +40,9 @@ from captionist_ingest.upstream import (
 log = structlog.get_logger()
 
 MAX_FRAME_BYTES: Final = 64 * 1024
-# Above the contract's limit, so a frame slightly too large is read and answered with an error.
-MAX_MESSAGE_SIZE: Final = 2 * MAX_FRAME_BYTES
+# Above the contract's limit, so that a frame too large (up to 1 MiB) is read and answered with an
+# error message; aiohttp itself closes with 1009 on anything larger still.
+MAX_MESSAGE_SIZE: Final = 1 << 20
 CLOSE_TIMEOUT: Final = 2.0
 MAX_TEXT_LENGTH: Final = 10_000
 _UNSAFE_ID_CHARS = re.compile(r"[^A-Za-z0-9_.:-]")
