@@ -1,0 +1,1 @@
+"""captionist: a terminal client for Captionist (stream speech, follow a conversation)."""
