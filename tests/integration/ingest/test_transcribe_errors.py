@@ -159,7 +159,8 @@ async def test_upstream_exceptions_are_mapped_to_contract_errors(
         replies={1: [transcript("f", "kept", partial=False), failure(exception_type)]},
         close_after_reply=True,
     )
-    client = await start_ingest()
+    # (without reconnection: test_transcribe_recovery.py covers the retryable ones with it)
+    client = await start_ingest(reconnect_timeout=0)
     async with client.ws_connect(PATH, params={"sampleRate": "16000"}) as ws:
         await next_json(ws)
         # WHEN the speaker talks
@@ -177,7 +178,7 @@ async def test_an_upstream_closing_mid_stream_is_reported(
 ) -> None:
     # GIVEN a Transcribe that drops the stream without a word
     peer.script = Script(replies={1: []}, close_after_reply=True)
-    client = await start_ingest()
+    client = await start_ingest(reconnect_timeout=0)
     async with client.ws_connect(PATH, params={"sampleRate": "16000"}) as ws:
         await next_json(ws)
         await ws.send_bytes(CHUNK)

@@ -49,6 +49,7 @@ class Script:
     replies: dict[int, list[bytes]] = field(default_factory=dict)
     on_end: list[bytes] = field(default_factory=list)
     close_after_reply: bool = False
+    drop_after: int | None = None  # close the stream (after any reply) on this audio event
     idle_timeout: float = 15.0
 
 
@@ -67,6 +68,7 @@ class TranscribePeer:
 
     def __init__(self) -> None:
         self.script = Script()
+        self.next_scripts: list[Script] = []  # each reconnection takes the next, if any
         self.streams: list[Stream] = []
         self.endpoint = ""  # set once it listens: http://127.0.0.1:<port>
 
@@ -81,6 +83,8 @@ class TranscribePeer:
             verify("GET", request.host, request.path, request.query, CREDENTIALS.get, REGION)
         except SignatureError as error:
             return web.json_response({"message": error.message}, status=error.status)
+        if self.streams and self.next_scripts:
+            self.script = self.next_scripts.pop(0)
         script = self.script
         if script.refuse_status is not None:
             return web.json_response({"message": "refused"}, status=script.refuse_status)
@@ -108,6 +112,8 @@ class TranscribePeer:
             for frame in script.replies.get(len(stream.audio), []):
                 await ws.send_bytes(frame)
             if script.close_after_reply and len(stream.audio) in script.replies:
+                break
+            if script.drop_after == len(stream.audio):
                 break
         await ws.close()
         return ws

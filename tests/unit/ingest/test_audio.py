@@ -44,3 +44,18 @@ def test_replay_buffer_keeps_audio_since_the_last_final_within_its_bound() -> No
     # THEN only the chunk the final does not cover wholly is kept
     assert buffer.pending() == b"cccc"
     assert buffer.size == 4
+
+
+def test_replay_starts_at_the_last_final_end_not_at_its_chunk() -> None:
+    # GIVEN a buffer holding three chunks, a final having ended at byte 6 (inside the second)
+    buffer = ReplayBuffer(100)
+    for chunk in (b"aaaa", b"bbbb", b"cccc"):
+        buffer.append(chunk)
+    buffer.release_before(6)
+    # THEN a replay from that end skips what the final covered, and says where it starts
+    assert buffer.replay_from(6) == (6, [b"bb", b"cccc"])
+    # AND an older end than what is held replays everything held
+    assert buffer.replay_from(0) == (4, [b"bbbb", b"cccc"])
+    # AND with nothing to replay, it starts at the end
+    buffer.release_before(12)
+    assert buffer.replay_from(12) == (12, [])

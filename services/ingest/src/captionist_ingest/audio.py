@@ -3,7 +3,8 @@
 Upstream times (Transcribe's StartTime/EndTime) count every sample sent upstream, keepalive silence
 included; the contract's ``start``/``end`` count only the speaker's audio. :class:`Timeline` maps
 one to the other. :class:`ReplayBuffer` keeps the audio sent since the last final so that a new
-upstream stream can be fed it again (the next increment: transparent reconnection).
+upstream stream can be fed it again when the first one fails (transparent reconnection); upstream
+times then count across streams, from the first stream's first byte.
 """
 
 from __future__ import annotations
@@ -100,6 +101,19 @@ class ReplayBuffer:
         while self._chunks and self._chunks[0][0] + len(self._chunks[0][1]) <= offset:
             _, chunk = self._chunks.popleft()
             self._size -= len(chunk)
+
+    def replay_from(self, offset: int) -> tuple[int, list[bytes]]:
+        """The chunks held from upstream byte ``offset`` on (trimmed), and where they start.
+
+        ``offset`` is the last final's end: audio a final already covered is not fed again.
+        """
+        start = max(self.start, offset)
+        chunks = []
+        for at, chunk in self._chunks:
+            if at + len(chunk) <= start:
+                continue
+            chunks.append(chunk[max(start - at, 0) :])
+        return start, chunks
 
     def pending(self) -> bytes:
         """Every byte held, oldest first: what a new upstream stream would be fed again."""

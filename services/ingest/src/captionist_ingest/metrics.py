@@ -16,6 +16,10 @@ KEEPALIVE_SECONDS = Counter(
     "captionist_ingest_keepalive_audio_seconds_total",
     "Seconds of silence sent upstream while a speaker sent nothing",
 )
+REPLAY_DROPPED_SECONDS = Counter(
+    "captionist_ingest_replay_dropped_seconds_total",
+    "Unfinalized audio lost because an upstream outage outlasted the replay buffer",
+)
 PARTIALS = Counter("captionist_ingest_partials_total", "Partial results relayed to speakers")
 FINALS = Counter("captionist_ingest_finals_total", "Final segments accepted by the queue")
 SQS_SEND_RETRIES = Counter(
@@ -47,3 +51,10 @@ UPSTREAM_ERRORS = Counter(
 )
 for _kind in UPSTREAM_ERROR_KINDS:
     UPSTREAM_ERRORS.labels(_kind)
+UPSTREAM_RECONNECTS = Counter(
+    "captionist_ingest_upstream_reconnects_total",
+    "Transcribe streams reopened after a failure, by outcome",
+    ["outcome"],
+)
+for _outcome in ("recovered", "failed"):
+    UPSTREAM_RECONNECTS.labels(_outcome)

@@ -111,6 +111,7 @@ async def _serve(app: web.Application, session: Session) -> None:
             await ws.close(code=WSCloseCode.INTERNAL_ERROR, message=b"internal_error")
     finally:
         metrics.SESSIONS_ACTIVE.dec()
+        metrics.REPLAY_DROPPED_SECONDS.inc(session.replay_dropped_seconds)
         log.info(
             "speaker_session",
             duration_s=round(time.monotonic() - started, 3),
@@ -118,6 +119,8 @@ async def _serve(app: web.Application, session: Session) -> None:
             keepalive_s=round(session.keepalive_seconds, 3),
             partials=session.partials,
             finals=session.finals,
+            reconnects=session.reconnects,
+            replay_dropped_s=round(session.replay_dropped_seconds, 3),
             outcome=session.outcome,
             close_code=ws.close_code,
         )

@@ -2,7 +2,9 @@
 
 Three tasks run per session: the speaker reader (validates frames, queues audio), the upstream
 feeder (AudioEvents out, silence when the speaker pauses, the empty AudioEvent at the end) and the
-transcript reader (partials to the speaker; finals to the queue, then to the speaker).
+transcript reader (partials to the speaker; finals to the queue, then to the speaker). When the
+stream fails in a way a new one may get past, a new stream is opened, fed the audio since the last
+final, and the feeder and transcript reader start again on it (README: "Upstream recovery").
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from captionist_ingest.credentials import CredentialSource
 from captionist_ingest.publisher import PublishError, SegmentPublisher
 from captionist_ingest.settings import IngestSettings
 from captionist_ingest.upstream import (
+    RETRYABLE_KINDS,
     Result,
     UpstreamError,
     lost_error,
@@ -122,11 +125,27 @@ class Session:
         self.partials = 0
         self.finals = 0
         self.outcome = "closed"
+        self.reconnects = 0
+        # Upstream byte offset (ingest's whole upstream timeline, across streams) where the current
+        # stream's audio starts, and where the last final ended.
+        self._stream_base = 0
+        self._final_end = 0
+        # Monotonic deadline of the recovery under way; reset once a new stream answers.
+        self._recovery_deadline: float | None = None
+        # ResultIds of the finals sent: a reopened stream's ids are new, but never trusted to be.
+        self._final_result_ids: set[str] = set()
+        self._http: aiohttp.ClientSession | None = None
+        self._credentials: CredentialSource | None = None
 
     @property
     def audio_seconds(self) -> float:
         """Seconds of audio the speaker sent."""
         return pcm_seconds(self.received_bytes, self.request.sample_rate)
+
+    @property
+    def replay_dropped_seconds(self) -> float:
+        """Unfinalized audio dropped from the replay buffer during an outage longer than it."""
+        return self.replay.dropped_bytes / self._bytes_per_second
 
     @property
     def keepalive_seconds(self) -> float:
@@ -135,8 +154,9 @@ class Session:
 
     async def run(self, http: aiohttp.ClientSession, credentials: CredentialSource) -> None:
         """Open the upstream stream, relay until either side ends, flush, close the speaker."""
+        self._http, self._credentials = http, credentials
         try:
-            upstream = await self._open(http, credentials)
+            self._upstream = await self._open(http, credentials, self.settings.connect_timeout)
         except UpstreamError as error:
             await self._fail_upstream(error)
             return
@@ -151,12 +171,12 @@ class Session:
             )
             self.started = time.monotonic()
             await self._set_state("live", "Transcribing")
-            await self._relay(upstream)
+            await self._relay()
         finally:
-            await upstream.close()
+            await self._upstream.close()
 
     async def _open(
-        self, http: aiohttp.ClientSession, credentials: CredentialSource
+        self, http: aiohttp.ClientSession, credentials: CredentialSource, within: float
     ) -> aiohttp.ClientWebSocketResponse:
         frozen = await credentials.current()
         if frozen is None:
@@ -177,30 +197,115 @@ class Session:
             self.settings.aws_region,
             frozen,
             params,
-            self.settings.connect_timeout,
+            within,
         )
 
-    async def _relay(self, upstream: aiohttp.ClientWebSocketResponse) -> None:
+    async def _relay(self) -> None:
         speaker = asyncio.create_task(self._read_speaker())
-        feeder = asyncio.create_task(self._feed_upstream(upstream))
-        transcripts = asyncio.create_task(self._read_upstream(upstream))
+        replay: list[bytes] = []
         try:
-            await asyncio.wait({speaker, transcripts}, return_when=asyncio.FIRST_COMPLETED)
-            if not speaker.done():
-                await _cancel(speaker)
-                await self._fail_from(transcripts)
-                return
-            failure = speaker.result()
-            if failure is not None:
-                # The speaker hears at once; audio already sent still yields its finals.
-                await self._close_with_error(failure)
-            await self._flush(transcripts)
-            if failure is None and not self.ws.closed:
-                await self.ws.close(code=WSCloseCode.OK, message=b"end")
-                self.outcome = "end"
+            while True:
+                upstream = self._upstream
+                feeder = asyncio.create_task(self._feed_upstream(upstream, replay))
+                transcripts = asyncio.create_task(self._read_upstream(upstream))
+                try:
+                    await asyncio.wait({speaker, transcripts}, return_when=asyncio.FIRST_COMPLETED)
+                    if transcripts.done() and (error := self._recoverable(transcripts)):
+                        await _cancel(feeder)
+                        recovered = await self._reconnect(error)
+                        if recovered is None:
+                            return
+                        replay = recovered
+                        continue
+                    if not speaker.done():
+                        await _cancel(speaker)
+                        await self._fail_from(transcripts)
+                        return
+                    failure = speaker.result()
+                    if failure is not None:
+                        # The speaker hears at once; audio already sent still yields its finals.
+                        await self._close_with_error(failure)
+                    await self._flush(transcripts)
+                    if failure is None and not self.ws.closed:
+                        await self.ws.close(code=WSCloseCode.OK, message=b"end")
+                        self.outcome = "end"
+                    return
+                finally:
+                    for task in (feeder, transcripts):
+                        await _cancel(task)
         finally:
-            for task in (speaker, feeder, transcripts):
-                await _cancel(task)
+            await _cancel(speaker)
+
+    def _recoverable(self, transcripts: asyncio.Task[None]) -> UpstreamError | None:
+        """The error ``transcripts`` failed with if a new stream may get past it."""
+        error = transcripts.exception()
+        if (
+            isinstance(error, UpstreamError)
+            and error.kind in RETRYABLE_KINDS
+            and self.settings.reconnect_timeout > 0
+            and not self.ending
+        ):
+            return error
+        return None
+
+    async def _reconnect(self, error: UpstreamError) -> list[bytes] | None:
+        """Open a new stream within the budget; the audio to replay, or ``None`` (reported)."""
+        metrics.UPSTREAM_ERRORS.labels(error.kind).inc()
+        log.warning("upstream_interrupted", kind=error.kind, code=error.code)
+        if self._recovery_deadline is None:
+            self._recovery_deadline = time.monotonic() + self.settings.reconnect_timeout
+        deadline = self._recovery_deadline
+        await self._set_state(
+            "reconnecting", "The transcription service connection was interrupted; reconnecting"
+        )
+        await self._upstream.close()
+        assert self._http is not None
+        assert self._credentials is not None
+        holder = asyncio.create_task(self._hold_audio())
+        last = error
+        opened: aiohttp.ClientWebSocketResponse | None = None
+        delay = self.settings.reconnect_backoff
+        try:
+            while (remaining := deadline - time.monotonic()) > 0:
+                try:
+                    opened = await self._open(
+                        self._http,
+                        self._credentials,
+                        min(self.settings.connect_timeout, remaining),
+                    )
+                    break
+                except UpstreamError as failure:
+                    last = failure
+                    if failure.kind not in RETRYABLE_KINDS:
+                        break
+                await asyncio.sleep(min(delay, max(deadline - time.monotonic(), 0)))
+                delay = min(delay * 2, self.settings.reconnect_backoff_max)
+        finally:
+            await _cancel(holder)
+        if opened is None:
+            metrics.UPSTREAM_RECONNECTS.labels("failed").inc()
+            if last is not error:
+                metrics.UPSTREAM_ERRORS.labels(last.kind).inc()
+            log.warning("upstream_failed", kind=last.kind, code=last.code, reconnecting=True)
+            await self._close_with_error(Failure(last.code, last.close_code, last.message))
+            return None
+        self._upstream = opened
+        self.reconnects += 1
+        metrics.UPSTREAM_RECONNECTS.labels("recovered").inc()
+        self._stream_base, replay = self.replay.replay_from(self._final_end)
+        log.info("upstream_reconnected", replay_bytes=sum(len(chunk) for chunk in replay))
+        await self._set_state("live", "Transcribing")
+        return replay
+
+    async def _hold_audio(self) -> None:
+        """While no stream is open, keep the speaker's audio for replay (bounded by its buffer)."""
+        while True:
+            chunk = await self._audio.get()
+            if chunk is None:  # pragma: no cover - the end marker is queued only when flushing
+                return
+            self._queued_bytes -= len(chunk)
+            self.timeline.speaker_audio(len(chunk))
+            self.replay.append(chunk)
 
     async def _flush(self, transcripts: asyncio.Task[None]) -> None:
         """End the upstream stream and wait (bounded) for the finals it still holds."""
@@ -292,9 +397,14 @@ class Session:
         self._audio.put_nowait(data)
         return None
 
-    async def _feed_upstream(self, upstream: aiohttp.ClientWebSocketResponse) -> None:
-        """Send queued audio upstream; silence while the speaker pauses; the end marker."""
+    async def _feed_upstream(
+        self, upstream: aiohttp.ClientWebSocketResponse, replay: list[bytes]
+    ) -> None:
+        """Send ``replay``, then queued audio; silence while the speaker pauses; the end marker."""
         try:
+            for held in replay:
+                await upstream.send_bytes(audio_event(held))
+                self._last_audio_sent = time.monotonic()
             while True:
                 try:
                     chunk = await asyncio.wait_for(
@@ -340,6 +450,7 @@ class Session:
             if message.type is WSMsgType.BINARY:
                 self._last_upstream_message = time.monotonic()
                 results = read_message(message.data)
+                self._recovery_deadline = None  # this stream works: a new failure has a new budget
                 await self._set_state("live", "Transcribing")
                 for result in results:
                     await self._relay_result(result)
@@ -353,8 +464,10 @@ class Session:
                 raise protocol_error()
 
     async def _relay_result(self, result: Result) -> None:
-        start = self.timeline.to_speaker(result.start)
-        end = max(self.timeline.to_speaker(result.end), start)
+        # Times count from the start of this stream's audio: its replay, when it replaced another.
+        base = self._stream_base / self._bytes_per_second
+        start = self.timeline.to_speaker(base + result.start)
+        end = max(self.timeline.to_speaker(base + result.end), start)
         if result.is_partial:
             self.partials += 1
             metrics.PARTIALS.inc()
@@ -368,12 +481,20 @@ class Session:
                 }
             )
             return
-        self.replay.release_before(int(result.end * self.request.sample_rate) * 2)
+        final_end = self._stream_base + int(result.end * self.request.sample_rate) * 2
+        if self.reconnects and final_end <= self._final_end:
+            return  # a replayed stream repeating what an acknowledged final already covered
+        self._final_end = max(self._final_end, final_end)
+        self.replay.release_before(self._final_end)
         if not result.text:
             return
         arrived = time.monotonic()
+        result_id = result.result_id
+        if result_id in self._final_result_ids and self.reconnects:
+            result_id = f"{result_id}-{self.reconnects}"
+        self._final_result_ids.add(result_id)
         segment = Segment(
-            id=segment_id(self.id, result.result_id),
+            id=segment_id(self.id, result_id),
             conversation=self.request.conversation,
             speaker=self.request.speaker,
             text=result.text[:MAX_TEXT_LENGTH],

@@ -59,6 +59,17 @@ class IngestSettings(CaptionistSettings):
     end_timeout: float = Field(
         default=10, gt=0, description="How long a finishing session waits for its last finals"
     )
+    reconnect_timeout: float = Field(
+        default=30,
+        ge=0,
+        description="Budget, in seconds, to reopen a failed upstream stream (0: never reconnect)",
+    )
+    reconnect_backoff: float = Field(
+        default=0.2, gt=0, description="First delay between reconnection attempts, doubled each"
+    )
+    reconnect_backoff_max: float = Field(
+        default=5, gt=0, description="Longest delay between reconnection attempts"
+    )
     heartbeat: float = Field(default=20, gt=0, description="Websocket ping interval, seconds")
     shutdown_timeout: float = Field(default=10, gt=0)
 

@@ -58,6 +58,20 @@ _EXCEPTION_TEXT: Final = {
 }
 
 
+# Failures of a running stream that a new stream may get past: a dropped connection, Transcribe's
+# no-audio timeout and 4-hour limit (both BadRequestException), and its transient refusals.
+RETRYABLE_KINDS: Final = frozenset(
+    {
+        "lost",
+        "unreachable",
+        "bad_request",
+        "limit_exceeded",
+        "service_unavailable",
+        "internal_failure",
+    }
+)
+
+
 def exception_error(exception_type: str | None) -> UpstreamError:
     """The error a Transcribe exception message of ``exception_type`` ends the session with.
 
