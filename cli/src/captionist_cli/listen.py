@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 import aiohttp
 
 from captionist_cli.render import Terminal, format_segment
-from captionist_cli.server import display_url, refusal_message, websocket_url
+from captionist_cli.server import display_url, json_messages, refusal_message, websocket_url
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -54,15 +53,7 @@ class _Transcript:
 async def _follow(ws: aiohttp.ClientWebSocketResponse, transcript: _Transcript, once: bool) -> bool:
     """Print the snapshot and then new segments; whether a snapshot arrived."""
     snapshot = False
-    async for message in ws:
-        if message.type != aiohttp.WSMsgType.TEXT:
-            continue
-        try:
-            data: Any = json.loads(message.data)
-        except ValueError:
-            continue
-        if not isinstance(data, dict):
-            continue
+    async for data in json_messages(ws):
         if data.get("type") in ("snapshot", "segments"):
             transcript.show(data.get("segments"))
             snapshot = snapshot or data.get("type") == "snapshot"

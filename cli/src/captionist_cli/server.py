@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import aiohttp
@@ -54,3 +56,16 @@ async def refusal_message(http: aiohttp.ClientSession, url: str) -> str:
     if isinstance(error, dict) and isinstance(error.get("message"), str):
         return f"{error.get('code', 'refused')}: {error['message']}"
     return "the server refused the request"
+
+
+async def json_messages(ws: aiohttp.ClientWebSocketResponse) -> AsyncIterator[dict[str, Any]]:
+    """The server's JSON object messages, until it closes; anything else is skipped."""
+    async for message in ws:
+        if message.type != aiohttp.WSMsgType.TEXT:
+            continue
+        try:
+            data: Any = json.loads(message.data)
+        except ValueError:
+            continue
+        if isinstance(data, dict):
+            yield data

@@ -8,12 +8,11 @@ import json
 import signal
 import sys
 from dataclasses import dataclass
-from typing import Any
 
 import aiohttp
 
 from captionist_cli.render import Terminal, format_final
-from captionist_cli.server import display_url, refusal_message, websocket_url
+from captionist_cli.server import display_url, json_messages, refusal_message, websocket_url
 from captionist_cli.wav import CHUNK_SECONDS, PcmAudio, chunks
 
 EXIT_OK = 0
@@ -74,15 +73,7 @@ async def _send_audio(
 async def _receive(ws: aiohttp.ClientWebSocketResponse, terminal: Terminal) -> bool:
     """Print the server's messages until it closes; whether it reported an error."""
     failed = False
-    async for message in ws:
-        if message.type != aiohttp.WSMsgType.TEXT:
-            continue
-        try:
-            data: Any = json.loads(message.data)
-        except ValueError:
-            continue
-        if not isinstance(data, dict):
-            continue
+    async for data in json_messages(ws):
         kind = data.get("type")
         if kind == "ready":
             terminal.notice(
