@@ -12,7 +12,6 @@ rest of the stack.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -23,10 +22,10 @@ from yarl import URL
 from captionist_core.logging import configure_logging
 from captionist_core.web import (
     HEALTHCHECK_PATH,
-    close_websockets,
     healthcheck,
     json_error,
     run_service,
+    track_websockets,
 )
 from captionist_dev.keys import SETTINGS, UPSTREAM_SESSION, WEBSOCKETS
 from captionist_dev.proxy import Upstream, keep_refused_upgrade, proxy_handler
@@ -56,11 +55,6 @@ async def _upstream_session(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
-async def _close_websockets(app: web.Application) -> None:
-    open_sockets = app[WEBSOCKETS]
-    await close_websockets(open_sockets, b"gateway shutting down")
-
-
 async def api_not_found(request: web.Request) -> web.Response:
     """An ``/api/stt/`` path that no listener rule routes."""
     return json_error(404, "not_found", f"No API endpoint at {request.path}")
@@ -70,9 +64,8 @@ def create_app(settings: GatewaySettings) -> web.Application:
     """The gateway in front of ``settings``' ingest and broadcaster, serving its web root."""
     app = web.Application()
     app[SETTINGS] = settings
-    app[WEBSOCKETS] = weakref.WeakSet[web.WebSocketResponse]()
+    track_websockets(app, WEBSOCKETS, b"gateway shutting down")
     app.cleanup_ctx.append(_upstream_session)
-    app.on_shutdown.append(_close_websockets)
 
     ingest = proxy_handler(Upstream("ingest", URL(settings.ingest_url)))
     broadcaster = proxy_handler(Upstream("broadcaster", URL(settings.broadcaster_url)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import weakref
 from collections.abc import Iterable
 
 from aiohttp import WSCloseCode, web
@@ -77,3 +78,18 @@ def run_service(
         print=None,
         access_log=None,
     )
+
+
+def track_websockets(
+    app: web.Application,
+    key: web.AppKey[weakref.WeakSet[web.WebSocketResponse]],
+    message: bytes,
+) -> None:
+    """Keep ``app``'s open websockets under ``key``; close them with 1001 on shutdown."""
+    app[key] = weakref.WeakSet()
+
+    async def close_all(app: web.Application) -> None:
+        open_sockets = app[key]
+        await close_websockets(open_sockets, message)
+
+    app.on_shutdown.append(close_all)

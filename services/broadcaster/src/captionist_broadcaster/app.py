@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import AsyncIterator
 
 import structlog
@@ -15,7 +14,7 @@ from captionist_broadcaster.settings import BroadcasterSettings
 from captionist_broadcaster.store import SegmentStore
 from captionist_core.aws import async_client
 from captionist_core.logging import configure_logging
-from captionist_core.web import close_websockets, run_service
+from captionist_core.web import run_service, track_websockets
 
 log = structlog.get_logger()
 
@@ -37,18 +36,12 @@ async def _store_and_feeds(app: web.Application) -> AsyncIterator[None]:
         await hub.close()
 
 
-async def _close_websockets(app: web.Application) -> None:
-    open_sockets = app[WEBSOCKETS]
-    await close_websockets(open_sockets, b"server shutdown")
-
-
 def create_app(settings: BroadcasterSettings) -> web.Application:
     """A broadcaster serving ``settings``' table."""
     app = web.Application()
     app[SETTINGS] = settings
-    app[WEBSOCKETS] = weakref.WeakSet()
+    track_websockets(app, WEBSOCKETS, b"server shutdown")
     app.cleanup_ctx.append(_store_and_feeds)
-    app.on_shutdown.append(_close_websockets)
     setup_routes(app)
     return app
 

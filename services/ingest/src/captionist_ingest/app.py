@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import weakref
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -12,7 +11,7 @@ from aiohttp import web
 
 from captionist_core.aws import async_client
 from captionist_core.logging import configure_logging
-from captionist_core.web import close_websockets, run_service
+from captionist_core.web import run_service, track_websockets
 from captionist_ingest.credentials import CredentialSource
 from captionist_ingest.keys import (
     CREDENTIALS,
@@ -56,20 +55,14 @@ async def _finish_sessions(sessions: set[asyncio.Task[None]], grace: float) -> N
         await asyncio.gather(*pending, return_exceptions=True)
 
 
-async def _close_websockets(app: web.Application) -> None:
-    open_sockets = app[WEBSOCKETS]
-    await close_websockets(open_sockets, b"server shutdown")
-
-
 def create_app(settings: IngestSettings) -> web.Application:
     """An ingest sending ``settings``' speakers to Transcribe and their finals to the queue."""
     app = web.Application()
     app[SETTINGS] = settings
     app[CREDENTIALS] = CredentialSource()
-    app[WEBSOCKETS] = weakref.WeakSet()
+    track_websockets(app, WEBSOCKETS, b"server shutdown")
     app[SESSIONS] = set()
     app.cleanup_ctx.append(_queue_and_upstream)
-    app.on_shutdown.append(_close_websockets)
     setup_routes(app)
     return app
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -10,7 +9,7 @@ import structlog
 from aiohttp import web
 
 from captionist_core.logging import configure_logging
-from captionist_core.web import close_websockets, run_service
+from captionist_core.web import run_service, track_websockets
 from captionist_transcribe_local.engines.registry import load_engine
 from captionist_transcribe_local.keys import ENGINE, EXECUTOR, SETTINGS, WEBSOCKETS
 from captionist_transcribe_local.routes import setup_routes
@@ -30,19 +29,13 @@ async def _engine_threads(app: web.Application) -> AsyncIterator[None]:
     executor.shutdown(wait=False, cancel_futures=True)
 
 
-async def _close_websockets(app: web.Application) -> None:
-    open_sockets = app[WEBSOCKETS]
-    await close_websockets(open_sockets, b"server shutdown")
-
-
 def create_app(settings: TranscribeLocalSettings) -> web.Application:
     """A Transcribe-compatible streaming server using ``settings.engine``."""
     app = web.Application()
     app[SETTINGS] = settings
     app[ENGINE] = load_engine(settings)
-    app[WEBSOCKETS] = weakref.WeakSet()
+    track_websockets(app, WEBSOCKETS, b"server shutdown")
     app.cleanup_ctx.append(_engine_threads)
-    app.on_shutdown.append(_close_websockets)
     setup_routes(app)
     return app
 
