@@ -52,7 +52,7 @@ test-e2e: setup ## Browser tests (headless Chromium)
 	$(UV) run --frozen pytest tests/e2e
 
 bench: $(STAMP) ## Benchmarks; results go to docs/benchmarks.md
-	$(UV) run --frozen python bench/fanout.py
+	$(UV) run --frozen python -m bench.fanout
 
 clean: ## Remove the virtualenv and caches
 	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache

@@ -8,7 +8,7 @@ receipt by the listener. It checks that every listener got every segment exactly
 and samples the broadcaster's CPU, RSS and DynamoDB query rate (from its ``/metrics``).
 
 Results go to ``docs/benchmarks.md`` (section "Fan-out (broadcaster)") and, raw, to
-``bench/.results/fanout.json``. ``python bench/fanout.py --quick`` is a smoke run that leaves the
+``bench/.results/fanout.json``. ``python -m bench.fanout --quick`` is a smoke run that leaves the
 docs alone. For investigation, ``--profile FILE`` runs the broadcaster under cProfile and
 ``--gc-trace FILE`` times its garbage-collector pauses (neither touches the docs).
 """
@@ -20,19 +20,14 @@ import asyncio
 import contextlib
 import datetime
 import json
-import math
 import os
-import platform
 import queue
-import resource
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +37,28 @@ from typing import IO, Any
 import aiohttp
 from boto3.dynamodb.types import TypeSerializer
 
+from bench.common import (
+    DOCS,
+    HOST,
+    RESULTS_DIR,
+    ROOT,
+    cpu_seconds,
+    fmt,
+    free_port,
+    git_commit,
+    histogram_bound,
+    histogram_mean,
+    machine,
+    memory_mib,
+    metric,
+    now_ms,
+    percentile,
+    raise_nofile_limit,
+    scrape,
+    stop_process,
+    summarize,
+    write_docs,
+)
 from captionist_broadcaster.settings import BroadcasterSettings
 from captionist_core.aws import sync_client
 from captionist_core.segment import Segment
@@ -49,14 +66,9 @@ from captionist_core.settings import CaptionistSettings
 from captionist_dev.emulator import start_moto, wait_for_http
 from captionist_dev.resources import ensure_resources
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS_DIR = ROOT / "bench" / ".results"
-DOCS = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Fan-out (broadcaster)"
 GOAL_LISTENERS = 5000
 GOAL_P99_MS = 500.0
-HOST = "127.0.0.1"
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 # Browsers offer permessage-deflate on every websocket; aiohttp's client only does when asked.
 BROWSER_DEFLATE_WBITS = 15
 SEGMENT_TEXT = (
@@ -67,34 +79,6 @@ SEGMENT_TEXT = (
 
 # ---------------------------------------------------------------------------------------------
 # Shared helpers
-
-
-def raise_nofile_limit() -> int:
-    """Raise this process's open-file limit to its hard limit (children inherit it)."""
-    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return hard
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def now_ms() -> int:
-    """Epoch milliseconds now."""
-    return time.time_ns() // 1_000_000
-
-
-def percentile(ordered: list[float], q: float) -> float | None:
-    """Nearest-rank percentile ``q`` (0..100) of an already sorted list."""
-    if not ordered:
-        return None
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return ordered[rank - 1]
 
 
 def emit(message: dict[str, Any]) -> None:
@@ -387,7 +371,8 @@ class WorkerProcess:
     def __init__(self, index: int, config: WorkerConfig, log: IO[bytes]) -> None:
         self.index = index
         self.process = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), "--worker", config.to_json()],
+            [sys.executable, "-m", "bench.fanout", "--worker", config.to_json()],
+            cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=log,
@@ -429,88 +414,6 @@ class WorkerProcess:
             if self.process.stdin is not None:
                 self.process.stdin.close()
         stop_process(self.process, timeout)
-
-
-def stop_process(process: subprocess.Popen[bytes], timeout: float = 15) -> None:
-    """Terminate ``process`` (one we started), then kill it if it lingers."""
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            process.terminate()
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of ``pid`` so far (from /proc/<pid>/stat)."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat.rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def memory_mib(pid: int, key: str = "VmRSS") -> float:
-    """A /proc/<pid>/status memory figure (VmRSS, VmHWM) in MiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(f"{key}:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def scrape(port: int) -> dict[str, float]:
-    """The broadcaster's /metrics as ``{"name{labels}": value}``."""
-    with urllib.request.urlopen(f"http://{HOST}:{port}/metrics", timeout=10) as response:
-        text = response.read().decode()
-    samples: dict[str, float] = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name, _, value = line.rpartition(" ")
-            samples[name] = float(value)
-    return samples
-
-
-def metric(samples: dict[str, float], name: str) -> float:
-    """A metric's value, summed over its label sets."""
-    return sum(value for key, value in samples.items() if key == name or key.startswith(name + "{"))
-
-
-def histogram_bound(
-    before: dict[str, float], after: dict[str, float], name: str, q: float
-) -> float | None:
-    """The upper bucket bound under which ``q`` of the window's observations fell."""
-    buckets: list[tuple[float, float]] = []
-    for key, value in after.items():
-        if key.startswith(f'{name}_bucket{{le="'):
-            bound = key.split('le="', 1)[1].split('"', 1)[0]
-            buckets.append((float(bound), value - before.get(key, 0.0)))
-    buckets.sort()
-    total = buckets[-1][1] if buckets else 0.0
-    if total <= 0:
-        return None
-    for upper, count in buckets:
-        if count >= q * total:
-            return upper
-    return None
-
-
-def histogram_mean(before: dict[str, float], after: dict[str, float], name: str) -> float | None:
-    """Mean of a histogram's observations between two scrapes."""
-    count = metric(after, f"{name}_count") - metric(before, f"{name}_count")
-    total = metric(after, f"{name}_sum") - metric(before, f"{name}_sum")
-    return total / count if count > 0 else None
-
-
-def summarize(values: list[float]) -> dict[str, float | None]:
-    """p50/p95/p99/max/mean of ``values`` (milliseconds)."""
-    ordered = sorted(values)
-    return {
-        "p50": percentile(ordered, 50),
-        "p95": percentile(ordered, 95),
-        "p99": percentile(ordered, 99),
-        "max": ordered[-1] if ordered else None,
-        "mean": round(sum(ordered) / len(ordered), 1) if ordered else None,
-    }
 
 
 # The broadcaster's entry point, timing the garbage collector's pauses (to argv[1] + ".gc.json")
@@ -877,57 +780,6 @@ def wait_for_listeners_gone(port: int, timeout: float) -> None:
 # Reporting
 
 
-def machine() -> dict[str, Any]:
-    """CPU model, cores, RAM and Python version of this machine."""
-    cpuinfo = Path("/proc/cpuinfo").read_text()
-    model = next(
-        (line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if "model name" in line),
-        platform.processor() or "unknown",
-    )
-    meminfo = Path("/proc/meminfo").read_text().split()
-    mem_kib = int(meminfo[meminfo.index("MemTotal:") + 1])
-    return {
-        "cpu": model,
-        "cores": os.cpu_count(),
-        "ram_gib": round(mem_kib / 1024 / 1024, 1),
-        "python": platform.python_version(),
-        "aiohttp": aiohttp.__version__,
-        "kernel": platform.release(),
-    }
-
-
-def git_commit() -> str:
-    """Short HEAD, ``-dirty`` when the tree has changes (read-only: no index refresh)."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
-        status = subprocess.run(
-            ["git", "--no-optional-locks", "status", "--porcelain"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=30,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return f"{head}-dirty" if status.strip() else head
-
-
-def _fmt(value: Any, digits: int = 0) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:,.{digits}f}"
-    return f"{value:,}"
-
-
 def render_section(result: dict[str, Any]) -> str:
     """The markdown section for docs/benchmarks.md."""
     params = result["parameters"]
@@ -937,10 +789,10 @@ def render_section(result: dict[str, Any]) -> str:
     if goal_phase is None:
         verdict = f"not measured in this run (no {GOAL_LISTENERS:,}-listener phase)"
     elif goal_phase["goal_met"]:
-        verdict = f"**met**: p99 {_fmt(goal_phase['lag_ms']['p99'])} ms at {GOAL_LISTENERS:,}"
+        verdict = f"**met**: p99 {fmt(goal_phase['lag_ms']['p99'])} ms at {GOAL_LISTENERS:,}"
     else:
         verdict = (
-            f"**missed**: p99 {_fmt(goal_phase['lag_ms']['p99'])} ms at {GOAL_LISTENERS:,}"
+            f"**missed**: p99 {fmt(goal_phase['lag_ms']['p99'])} ms at {GOAL_LISTENERS:,}"
             if goal_phase["lag_ms"]["p99"] is not None
             else "**missed**: no segment delivered"
         )
@@ -965,11 +817,11 @@ def render_section(result: dict[str, Any]) -> str:
             f"| {phase['listeners']:,} | {c['connected']:,} | {c['receipts']:,} / "
             f"{phase['listeners'] * phase['segments_injected']:,} | "
             f"{c['exact']:,} listeners, {violations} violations | "
-            f"{_fmt(lag['p50'])} ms | {_fmt(lag['p95'])} ms | {_fmt(lag['p99'])} ms | "
-            f"{_fmt(lag['max'])} ms | {errors} / {disconnects} | {_fmt(b['cpu_percent'])} % | "
-            f"{_fmt(b['rss_mib_connected'])} → {_fmt(b['rss_mib_peak'])} MiB | "
-            f"{_fmt(b['queries_per_second'], 1)} "
-            f"(expected {_fmt(b['queries_per_second_expected'], 1)}) |"
+            f"{fmt(lag['p50'])} ms | {fmt(lag['p95'])} ms | {fmt(lag['p99'])} ms | "
+            f"{fmt(lag['max'])} ms | {errors} / {disconnects} | {fmt(b['cpu_percent'])} % | "
+            f"{fmt(b['rss_mib_connected'])} → {fmt(b['rss_mib_peak'])} MiB | "
+            f"{fmt(b['queries_per_second'], 1)} "
+            f"(expected {fmt(b['queries_per_second_expected'], 1)}) |"
         )
     detail = [
         "| listeners | connect time | client loop delay p99 / max | CPU % broadcaster / "
@@ -984,12 +836,12 @@ def render_section(result: dict[str, Any]) -> str:
         put = phase["put_item_ms"]
         detail.append(
             f"| {phase['listeners']:,} | {phase['connect']['seconds']:.1f} s | "
-            f"{_fmt(loop['p99'])} / {_fmt(loop['max'])} ms | "
-            f"{_fmt(cpu['broadcaster'])} / {_fmt(cpu['clients'])} / {_fmt(cpu['moto'])} / "
-            f"{_fmt(cpu['orchestrator'])} | "
-            f"{_fmt(b['poll_ms_mean'], 1)} / {_fmt(b['poll_ms_p99_bucket'])} ms | "
-            f"{_fmt(b['server_lag_ms_mean'])} / {_fmt(b['server_lag_ms_p99_bucket'])} ms | "
-            f"{_fmt(put['p50'], 1)} / {_fmt(put['p99'], 1)} ms |"
+            f"{fmt(loop['p99'])} / {fmt(loop['max'])} ms | "
+            f"{fmt(cpu['broadcaster'])} / {fmt(cpu['clients'])} / {fmt(cpu['moto'])} / "
+            f"{fmt(cpu['orchestrator'])} | "
+            f"{fmt(b['poll_ms_mean'], 1)} / {fmt(b['poll_ms_p99_bucket'])} ms | "
+            f"{fmt(b['server_lag_ms_mean'])} / {fmt(b['server_lag_ms_p99_bucket'])} ms | "
+            f"{fmt(put['p50'], 1)} / {fmt(put['p99'], 1)} ms |"
         )
     deflate = (
         "clients offer permessage-deflate, as browsers do (the broadcaster declines it)"
@@ -1021,7 +873,7 @@ def render_section(result: dict[str, Any]) -> str:
         '"p99≤" is the histogram bucket bound.',
         "",
         f"- Run: {result['date']}, commit `{result['commit']}`, "
-        f"`{' '.join(['python bench/fanout.py', result['command_line']]).strip()}` "
+        f"`{' '.join(['python -m bench.fanout', result['command_line']]).strip()}` "
         f"({len(phases)} phase(s), one run: expect run-to-run spread in the tails).",
         f"- Parameters: listeners {', '.join(f'{n:,}' for n in params['listeners'])} on one "
         f"conversation (+ {params['other_conversations']} other conversation(s) with "
@@ -1033,8 +885,9 @@ def render_section(result: dict[str, Any]) -> str:
         f"- Machine: {host['cpu']}, {host['cores']} cores, {host['ram_gib']:g} GiB RAM, Linux "
         f"{host['kernel']}, Python {host['python']}, aiohttp {host['aiohttp']}.",
         "",
-        "Method: `bench/fanout.py` starts moto server and one broadcaster (its console script, "
-        "logging at WARNING) on 127.0.0.1. For each listener count it starts client processes "
+        "Method: `python -m bench.fanout` starts moto server and one broadcaster "
+        "(its console script, logging at WARNING) on 127.0.0.1. For each listener count it "
+        "starts client processes "
         "(aiohttp websockets, never in the broadcaster's process) that connect to "
         "`/api/stt/connect` and wait for their snapshot; then the script stores segments straight "
         "into the DynamoDB table with `put_item`, as the processor does, each with `timestamp` = "
@@ -1051,29 +904,6 @@ def render_section(result: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
-
-
-def write_docs(section: str) -> None:
-    """Replace (or add) the fan-out section of docs/benchmarks.md, keeping every other section."""
-    if DOCS.exists():
-        text = DOCS.read_text()
-    else:
-        text = (
-            "# Benchmarks\n\nMeasurements written by the scripts in `bench/` (`make bench`); each "
-            "script replaces only its own section.\n"
-        )
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == SECTION), None)
-    if start is None:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
-        )
-        tail = "".join(lines[end:])
-        text = "".join(lines[:start]) + section + ("\n" + tail if tail else "")
-    DOCS.parent.mkdir(parents=True, exist_ok=True)
-    DOCS.write_text(text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1197,8 +1027,8 @@ def main(argv: list[str] | None = None) -> int:
                 result["phases"].append(phase)
                 lag = phase["lag_ms"]
                 print(
-                    f"  lag p50 {_fmt(lag['p50'])} p95 {_fmt(lag['p95'])} p99 {_fmt(lag['p99'])} "
-                    f"max {_fmt(lag['max'])} ms; receipts "
+                    f"  lag p50 {fmt(lag['p50'])} p95 {fmt(lag['p95'])} p99 {fmt(lag['p99'])} "
+                    f"max {fmt(lag['max'])} ms; receipts "
                     f"{phase['conversation_listeners']['receipts']:,}/"
                     f"{listeners * phase['segments_injected']:,}; broadcaster CPU "
                     f"{phase['broadcaster']['cpu_percent']} %, "
@@ -1212,7 +1042,7 @@ def main(argv: list[str] | None = None) -> int:
             stack.stop()
     (RESULTS_DIR / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
     if args.docs:
-        write_docs(render_section(result))
+        write_docs(SECTION, render_section(result))
         print(f"wrote {DOCS.relative_to(ROOT)}", flush=True)
     print(f"wrote {(RESULTS_DIR / f'{name}.json').relative_to(ROOT)}", flush=True)
     return 0

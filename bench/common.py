@@ -1,0 +1,208 @@
+"""What the benchmarks share: ports, process figures from /proc, /metrics scraping, percentiles,
+the machine and commit a result was measured on, and writing a section of docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import platform
+import resource
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS_DIR = ROOT / "bench" / ".results"
+DOCS = ROOT / "docs" / "benchmarks.md"
+HOST = "127.0.0.1"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def raise_nofile_limit() -> int:
+    """Raise this process's open-file limit to its hard limit (children inherit it)."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def now_ms() -> int:
+    """Epoch milliseconds now."""
+    return time.time_ns() // 1_000_000
+
+
+def percentile(ordered: list[float], q: float) -> float | None:
+    """Nearest-rank percentile ``q`` (0..100) of an already sorted list."""
+    if not ordered:
+        return None
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 15) -> None:
+    """Terminate ``process`` (one we started), then kill it if it lingers."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` so far (from /proc/<pid>/stat)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def memory_mib(pid: int, key: str = "VmRSS") -> float:
+    """A /proc/<pid>/status memory figure (VmRSS, VmHWM) in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{key}:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def scrape(port: int) -> dict[str, float]:
+    """A service's /metrics as ``{"name{labels}": value}``."""
+    with urllib.request.urlopen(f"http://{HOST}:{port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    samples: dict[str, float] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            samples[name] = float(value)
+    return samples
+
+
+def metric(samples: dict[str, float], name: str) -> float:
+    """A metric's value, summed over its label sets."""
+    return sum(value for key, value in samples.items() if key == name or key.startswith(name + "{"))
+
+
+def histogram_bound(
+    before: dict[str, float], after: dict[str, float], name: str, q: float
+) -> float | None:
+    """The upper bucket bound under which ``q`` of the window's observations fell."""
+    buckets: list[tuple[float, float]] = []
+    for key, value in after.items():
+        if key.startswith(f'{name}_bucket{{le="'):
+            bound = key.split('le="', 1)[1].split('"', 1)[0]
+            buckets.append((float(bound), value - before.get(key, 0.0)))
+    buckets.sort()
+    total = buckets[-1][1] if buckets else 0.0
+    if total <= 0:
+        return None
+    for upper, count in buckets:
+        if count >= q * total:
+            return upper
+    return None
+
+
+def histogram_mean(before: dict[str, float], after: dict[str, float], name: str) -> float | None:
+    """Mean of a histogram's observations between two scrapes."""
+    count = metric(after, f"{name}_count") - metric(before, f"{name}_count")
+    total = metric(after, f"{name}_sum") - metric(before, f"{name}_sum")
+    return total / count if count > 0 else None
+
+
+def summarize(values: list[float]) -> dict[str, float | None]:
+    """p50/p95/p99/max/mean of ``values`` (milliseconds)."""
+    ordered = sorted(values)
+    return {
+        "p50": percentile(ordered, 50),
+        "p95": percentile(ordered, 95),
+        "p99": percentile(ordered, 99),
+        "max": ordered[-1] if ordered else None,
+        "mean": round(sum(ordered) / len(ordered), 1) if ordered else None,
+    }
+
+
+def machine() -> dict[str, Any]:
+    """CPU model, cores, RAM and Python version of this machine."""
+    cpuinfo = Path("/proc/cpuinfo").read_text()
+    model = next(
+        (line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if "model name" in line),
+        platform.processor() or "unknown",
+    )
+    meminfo = Path("/proc/meminfo").read_text().split()
+    mem_kib = int(meminfo[meminfo.index("MemTotal:") + 1])
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "ram_gib": round(mem_kib / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "aiohttp": aiohttp.__version__,
+        "kernel": platform.release(),
+    }
+
+
+def git_commit() -> str:
+    """Short HEAD, ``-dirty`` when the tree has changes (read-only: no index refresh)."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "--no-optional-locks", "status", "--porcelain"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{head}-dirty" if status.strip() else head
+
+
+def fmt(value: Any, digits: int = 0) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return f"{value:,}"
+
+
+def write_docs(heading: str, section: str) -> None:
+    """Replace (or add) the section under ``heading`` in docs/benchmarks.md, keeping the others."""
+    if DOCS.exists():
+        text = DOCS.read_text()
+    else:
+        text = (
+            "# Benchmarks\n\nMeasurements written by the scripts in `bench/` (`make bench`); each "
+            "script replaces only its own section.\n"
+        )
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.rstrip() == heading), None)
+    if start is None:
+        text = text.rstrip("\n") + "\n\n" + section
+    else:
+        end = next(
+            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
+        )
+        tail = "".join(lines[end:])
+        text = "".join(lines[:start]) + section + ("\n" + tail if tail else "")
+    DOCS.parent.mkdir(parents=True, exist_ok=True)
+    DOCS.write_text(text)
