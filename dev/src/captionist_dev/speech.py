@@ -66,10 +66,18 @@ class Clip:
 def normalize(text: str) -> str:
     """Lowercase words only: punctuation and hyphens dropped, numbers and titles spelled out."""
     text = text.lower().replace("-", " ")
-    text = _NUMBER.sub(lambda match: f" {num2words(float(match.group()))} ", text)
+    text = _NUMBER.sub(lambda match: f" {_spell(match.group())} ", text)
     text = _NOT_WORD.sub(" ", text.replace(",", "")).replace("'", "")
     words = [_ABBREVIATIONS.get(word, word) for word in text.split()]
     return " ".join(" ".join(words).replace("-", " ").split())
+
+
+def _spell(number: str) -> str:
+    """A number as said: "10" ten, "2.5" two point five, four digits as a year or a time
+    ("1130" eleven thirty)."""
+    if len(number) == 4 and number.isdigit() and not number.startswith("0"):
+        return str(num2words(int(number), to="year"))
+    return str(num2words(float(number) if "." in number else int(number)))
 
 
 def word_error_rate(references: list[str], hypotheses: list[str]) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from captionist_transcribe_local.engines.base import Result
 from captionist_transcribe_local.engines.pocketsphinx_engine import PocketsphinxEngine
 
 GOFORWARD = Path("/usr/share/pocketsphinx/test/data/goforward.raw")
@@ -18,13 +19,18 @@ def test_end_of_stream_in_mid_speech_still_gives_a_final() -> None:
     recognizer = PocketsphinxEngine().recognizer("en-US")
     pcm = GOFORWARD.read_bytes()[: 2 * 32000]
 
-    partials = [
-        result
+    outputs = [
+        output
         for offset in range(0, len(pcm), 3200)
-        for result in recognizer.accept(pcm[offset : offset + 3200])
+        for output in recognizer.accept(pcm[offset : offset + 3200])
     ]
-    finals = recognizer.finish()
+    ended = recognizer.finish()
     recognizer.close()
+
+    # pocketsphinx answers every result at once, never a future.
+    partials = [output for output in outputs if isinstance(output, Result)]
+    finals = [output for output in ended if isinstance(output, Result)]
+    assert (len(partials), len(finals)) == (len(outputs), len(ended))
 
     assert partials
     assert all(result.is_partial for result in partials)

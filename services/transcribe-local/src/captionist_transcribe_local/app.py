@@ -27,6 +27,7 @@ async def _engine_threads(app: web.Application) -> AsyncIterator[None]:
     yield
     # Sessions are closed by now; a call still running finishes in its thread, unawaited.
     executor.shutdown(wait=False, cancel_futures=True)
+    app[ENGINE].close()
 
 
 def create_app(settings: TranscribeLocalSettings) -> web.Application:

@@ -16,3 +16,9 @@ ENGINE_SECONDS = Histogram(
     "Duration of one engine call (resampling and recognition of one chunk)",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
+DEFERRED_SECONDS = Histogram(
+    "captionist_transcribe_local_deferred_seconds",
+    "From an engine answering work it does later (a whisper decode) to its results being ready: "
+    "waiting for a decoding thread plus decoding",
+    buckets=(0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10),
+)

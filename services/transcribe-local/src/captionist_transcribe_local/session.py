@@ -5,6 +5,11 @@ recognizer task takes the queue in order and runs every engine call in the share
 one session's calls never overlap or reorder while many sessions share the threads. The queue is
 bounded in bytes: a client sending faster than the engine keeps up with, beyond the bound, gets
 ``LimitExceededException``.
+
+Work an engine does later (a whisper decode) comes back as futures; a third task, the deliverer,
+sends their results in the order the engine answered them, as each is ready, while the recognizer
+task goes on with later audio. At most ``MAX_PENDING`` may wait: beyond that the engine is falling
+behind the audio, and the session gets ``LimitExceededException`` too.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import functools
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
+from concurrent.futures import Future as ConcurrentFuture
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
@@ -24,7 +30,13 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from captionist_core.eventstream import EventStreamError, decode, event_message, exception_message
 from captionist_transcribe_local import metrics
-from captionist_transcribe_local.engines.base import SAMPLE_RATE, Engine, Recognizer, Result
+from captionist_transcribe_local.engines.base import (
+    SAMPLE_RATE,
+    Engine,
+    Output,
+    Recognizer,
+    Result,
+)
 from captionist_transcribe_local.protocol import (
     BAD_REQUEST,
     INTERNAL_FAILURE,
@@ -34,6 +46,7 @@ from captionist_transcribe_local.protocol import (
 )
 
 CLOSE_TIMEOUT: Final = 2.0
+MAX_PENDING: Final = 16
 _CLOSE_CODES: Final = {
     BAD_REQUEST: WSCloseCode.POLICY_VIOLATION,
     LIMIT_EXCEEDED: WSCloseCode.TRY_AGAIN_LATER,
@@ -78,13 +91,13 @@ class _Pipeline:
         samples = np.frombuffer(pcm, dtype="<i2")
         return bytes(self._resampler.resample_chunk(samples, last=last).astype("<i2").tobytes())
 
-    def accept(self, pcm: bytes) -> list[Result]:
+    def accept(self, pcm: bytes) -> list[Output]:
         return self._recognizer.accept(self._to_16k(pcm, last=False))
 
-    def finish(self) -> list[Result]:
+    def finish(self) -> list[Output]:
         tail = self._to_16k(b"", last=True)
-        results = self._recognizer.accept(tail) if tail else []
-        return results + self._recognizer.finish()
+        outputs = self._recognizer.accept(tail) if tail else []
+        return outputs + self._recognizer.finish()
 
     def close(self) -> None:
         self._recognizer.close()
@@ -115,6 +128,8 @@ class StreamSession:
         self._carry = b""  # an odd trailing byte, completed by the next event
         self._failed = False
         self._last_call: Future[Any] | None = None
+        # Results the engine computes later, in the order it answered them; None: no more.
+        self._pending: asyncio.Queue[tuple[float, Future[list[Result]]] | None] = asyncio.Queue()
         self.stats = SessionStats()
 
     async def run(self) -> None:
@@ -191,21 +206,62 @@ class StreamSession:
     async def _recognize(self) -> None:
         """Feed queued audio to the engine in order; flush and close at end of stream."""
         pipeline: _Pipeline | None = None
+        deliverer = asyncio.create_task(self._deliver())
         try:
             pipeline = await self._call(lambda: _Pipeline(self._engine, self._parameters))
             while (chunk := await self._queue.get()) is not None:
                 self._buffered -= len(chunk)
-                await self._send(await self._call(functools.partial(pipeline.accept, chunk)))
-            await self._send(await self._call(pipeline.finish))
+                await self._output(await self._call(functools.partial(pipeline.accept, chunk)))
+            await self._output(await self._call(pipeline.finish))
+            self._pending.put_nowait(None)
+            await deliverer
             self.stats.outcome = "completed"
             await asyncio.wait_for(self._ws.close(code=WSCloseCode.OK), CLOSE_TIMEOUT)
         except (asyncio.CancelledError, ConnectionError, TimeoutError):
             raise
+        except SessionError as error:
+            await self._fail(error)
         except Exception as error:  # the engine failed: this session ends, the server stays up
             await self._fail(SessionError(INTERNAL_FAILURE, f"The engine failed: {error}"))
         finally:
+            await _cancel(deliverer)
+            self._drop_pending()
             if pipeline is not None:
                 self._release(pipeline)
+
+    async def _output(self, outputs: list[Output]) -> None:
+        """Send results now; queue futures for the deliverer."""
+        for output in outputs:
+            if isinstance(output, ConcurrentFuture):
+                if self._pending.qsize() >= MAX_PENDING:
+                    output.cancel()
+                    raise SessionError(
+                        LIMIT_EXCEEDED,
+                        "Transcription is falling behind the audio. Try again when the server "
+                        "is less busy.",
+                    )
+                self._pending.put_nowait((time.perf_counter(), output))
+            else:
+                await self._send([output])
+
+    async def _deliver(self) -> None:
+        """Send the results of the engine's futures, in order, each as soon as it is ready."""
+        while (item := await self._pending.get()) is not None:
+            answered, future = item
+            try:
+                results = await asyncio.wrap_future(future)
+            except Exception as error:
+                await self._fail(SessionError(INTERNAL_FAILURE, f"The engine failed: {error}"))
+                return
+            metrics.DEFERRED_SECONDS.observe(time.perf_counter() - answered)
+            await self._send(results)
+
+    def _drop_pending(self) -> None:
+        """Cancel the engine's work nobody will read (work already running finishes unread)."""
+        while not self._pending.empty():
+            item = self._pending.get_nowait()
+            if item is not None:
+                item[1].cancel()
 
     def _release(self, pipeline: _Pipeline) -> None:
         """Close the pipeline in the pool once the call still running there (if any) is done."""

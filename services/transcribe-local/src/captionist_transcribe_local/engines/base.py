@@ -2,9 +2,12 @@
 
 An :class:`Engine` is loaded once per process and opens one :class:`Recognizer` per session. A
 recognizer is fed 16 kHz s16le mono PCM and answers :class:`Result` objects: partials that repeat a
-``result_id`` with growing text, then one final with the same id. An engine may re-decode a segment
-later (e.g. a whisper final after pocketsphinx partials): it reuses the segment's ``result_id``,
-so a client simply sees the later result replace the earlier one, as Transcribe's partials do.
+``result_id`` with growing text, then one final with the same id.
+
+Work that takes long (a whisper decode) need not hold up the stream: a recognizer may answer a
+:class:`~concurrent.futures.Future` of results instead, computed elsewhere. The server sends each
+session's futures' results in the order they were answered, as soon as each is done, while the
+session's later audio is already being recognized.
 
 A recognizer is not thread-safe; the server calls it from one worker at a time, in order.
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import uuid
 from abc import ABC, abstractmethod
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -43,6 +47,10 @@ class Result:
     words: tuple[Word, ...] = field(default=())
 
 
+# What a recognizer answers: results now, or results still being computed.
+Output = Result | Future[list[Result]]
+
+
 def new_result_id() -> str:
     """A fresh id for a segment's results (Transcribe uses UUIDs)."""
     return str(uuid.uuid4())
@@ -52,11 +60,11 @@ class Recognizer(ABC):
     """One session's streaming recognizer."""
 
     @abstractmethod
-    def accept(self, pcm16k: bytes) -> list[Result]:
+    def accept(self, pcm16k: bytes) -> list[Output]:
         """Feed 16 kHz s16le mono audio (any even length); return results it produced, in order."""
 
     @abstractmethod
-    def finish(self) -> list[Result]:
+    def finish(self) -> list[Output]:
         """End of stream: flush and return the remaining results, every open segment as final."""
 
     def close(self) -> None:  # noqa: B027 - optional hook, most engines need nothing
@@ -72,3 +80,6 @@ class Engine(ABC):
     @abstractmethod
     def recognizer(self, language: str) -> Recognizer:
         """A new recognizer for one session in ``language`` (one of ``languages``)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release what the engine holds (threads, models); called once at shutdown."""
