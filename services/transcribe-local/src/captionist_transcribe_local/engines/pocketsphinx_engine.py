@@ -23,6 +23,7 @@ from captionist_transcribe_local.engines.base import (
 from captionist_transcribe_local.engines.endpointing import Endpointing, Event, Speech
 
 FRAMES_PER_SECOND: Final = 100  # the decoder's default -frate
+MAX_HMMS_PER_FRAME: Final = 3000
 # "forward(2)" is the second pronunciation of "forward" in the dictionary.
 _ALTERNATE_PRONUNCIATION = re.compile(r"\(\d+\)$")
 
@@ -49,7 +50,12 @@ class PocketsphinxRecognizer(Recognizer):
 
     def __init__(self, endpointing: Endpointing) -> None:
         """Load the en-US model (about 0.6 s: call it off the event loop)."""
-        self._decoder: Any = pocketsphinx.Decoder(loglevel="FATAL")
+        # One forward pass only: the flat and best-path passes cost 0.35 s at every end of an
+        # utterance and a third of the CPU, and scored worse on the LibriVox clips here
+        # (WER 0.32 against 0.25); capping active HMMs per frame halves the CPU again.
+        self._decoder: Any = pocketsphinx.Decoder(
+            loglevel="FATAL", fwdflat=False, bestpath=False, maxhmmpf=MAX_HMMS_PER_FRAME
+        )
         self._endpointing = endpointing
         self._utterance_start = 0.0
         self._result_id = ""
