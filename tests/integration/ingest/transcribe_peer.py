@@ -50,6 +50,7 @@ class Script:
     on_end: list[bytes] = field(default_factory=list)
     close_after_reply: bool = False
     drop_after: int | None = None  # close the stream (after any reply) on this audio event
+    vanish_on_end: bool = False  # at the end marker, cut the connection: no events, no close frame
     idle_timeout: float = 15.0
 
 
@@ -104,6 +105,10 @@ class TranscribePeer:
             event = decode(message.data)
             assert event.event_type == "AudioEvent", event.headers
             if not event.payload:
+                if script.vanish_on_end and request.transport is not None:
+                    stream.ended.set()
+                    request.transport.abort()
+                    return ws
                 for frame in script.on_end:
                     await ws.send_bytes(frame)
                 stream.ended.set()

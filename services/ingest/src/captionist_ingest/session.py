@@ -225,7 +225,7 @@ class Session:
                     if failure is not None:
                         # The speaker hears at once; audio already sent still yields its finals.
                         await self._close_with_error(failure)
-                    await self._flush(transcripts)
+                    await self._flush(transcripts, feeder)
                     if failure is None and not self.ws.closed:
                         await self.ws.close(code=WSCloseCode.OK, message=b"end")
                         self.outcome = "end"
@@ -243,18 +243,20 @@ class Session:
             isinstance(error, UpstreamError)
             and error.kind in RETRYABLE_KINDS
             and self.settings.reconnect_timeout > 0
-            and not self.ending
         ):
             return error
         return None
 
-    async def _reconnect(self, error: UpstreamError) -> list[bytes] | None:
-        """Open a new stream within the budget; the audio to replay, or ``None`` (reported)."""
+    async def _reconnect(
+        self, error: UpstreamError, until: float | None = None
+    ) -> list[bytes] | None:
+        """Open a new stream within the budget (and ``until``, a monotonic time, if given); the
+        audio to replay, or ``None`` (reported)."""
         metrics.UPSTREAM_ERRORS.labels(error.kind).inc()
         log.warning("upstream_interrupted", kind=error.kind, code=error.code)
         if self._recovery_deadline is None:
             self._recovery_deadline = time.monotonic() + self.settings.reconnect_timeout
-        deadline = self._recovery_deadline
+        deadline = self._recovery_deadline if until is None else min(self._recovery_deadline, until)
         await self._set_state(
             "reconnecting", "The transcription service connection was interrupted; reconnecting"
         )
@@ -301,28 +303,53 @@ class Session:
         """While no stream is open, keep the speaker's audio for replay (bounded by its buffer)."""
         while True:
             chunk = await self._audio.get()
-            if chunk is None:  # pragma: no cover - the end marker is queued only when flushing
+            if chunk is None:  # the end, queued when flushing: :meth:`_flush` queues it again
                 return
             self._queued_bytes -= len(chunk)
             self.timeline.speaker_audio(len(chunk))
             self.replay.append(chunk)
 
-    async def _flush(self, transcripts: asyncio.Task[None]) -> None:
-        """End the upstream stream and wait (bounded) for the finals it still holds."""
+    async def _flush(self, transcripts: asyncio.Task[None], feeder: asyncio.Task[None]) -> None:
+        """End the upstream stream and wait (bounded) for the finals it still holds.
+
+        A stream that fails meanwhile in a way a new one may get past is reopened, fed the audio
+        since the last final and ended again, all within the same ``END_TIMEOUT``.
+        """
         self.ending = True
         self._audio.put_nowait(None)
-        done, _ = await asyncio.wait({transcripts}, timeout=self.settings.end_timeout)
-        if not done:
-            metrics.UPSTREAM_ERRORS.labels("lost").inc()
-            await self._close_with_error(
-                Failure(
-                    "upstream_timeout",
-                    WSCloseCode.INTERNAL_ERROR,
-                    "The transcription service did not finish in time; finals may be missing",
-                )
-            )
-            return
-        await self._fail_from(transcripts)
+        deadline = time.monotonic() + self.settings.end_timeout
+        reopened: list[asyncio.Task[None]] = []
+        try:
+            while True:
+                left = max(deadline - time.monotonic(), 0)
+                done, _ = await asyncio.wait({transcripts}, timeout=left)
+                if not done:
+                    metrics.UPSTREAM_ERRORS.labels("lost").inc()
+                    await self._close_with_error(
+                        Failure(
+                            "upstream_timeout",
+                            WSCloseCode.INTERNAL_ERROR,
+                            "The transcription service did not finish in time; "
+                            "finals may be missing",
+                        )
+                    )
+                    return
+                error = self._recoverable(transcripts)
+                if error is None:
+                    await self._fail_from(transcripts)
+                    return
+                await _cancel(feeder)
+                replay = await self._reconnect(error, until=deadline)
+                if replay is None:
+                    return
+                self._audio.put_nowait(None)  # the new stream ends right after its replay
+                upstream = self._upstream
+                feeder = asyncio.create_task(self._feed_upstream(upstream, replay))
+                transcripts = asyncio.create_task(self._read_upstream(upstream))
+                reopened += [feeder, transcripts]
+        finally:
+            for task in reopened:
+                await _cancel(task)
 
     async def _fail_from(self, transcripts: asyncio.Task[None]) -> None:
         """End the session with the error ``transcripts`` failed with, if it failed."""
@@ -455,7 +482,9 @@ class Session:
                 for result in results:
                     await self._relay_result(result)
             elif message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
-                if self.ending:
+                # After the end marker, a close frame ends the stream; a connection that just
+                # went away (no close frame) may have taken the last finals with it.
+                if self.ending and message.type is WSMsgType.CLOSE:
                     return
                 raise lost_error()
             elif message.type is WSMsgType.ERROR:
