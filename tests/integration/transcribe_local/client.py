@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from dataclasses import dataclass, field
@@ -77,6 +78,7 @@ class Transcription:
     results: list[dict[str, Any]] = field(default_factory=list)
     exception: tuple[str, str] | None = None
     close_code: int | None = None
+    empty_events: int = 0  # TranscriptEvents without results
 
     @property
     def finals(self) -> list[dict[str, Any]]:
@@ -107,6 +109,7 @@ async def receive_all(ws: aiohttp.ClientWebSocketResponse) -> Transcription:
         else:
             assert event.event_type == "TranscriptEvent"
             transcription.results.extend(body["Transcript"]["Results"])
+            transcription.empty_events += not body["Transcript"]["Results"]
     transcription.close_code = ws.close_code
     return transcription
 
@@ -117,11 +120,15 @@ async def transcribe(
     pcm: bytes,
     sample_rate: int = 16000,
     chunk_seconds: float = 0.1,
+    real_time: bool = False,
 ) -> Transcription:
-    """Send ``pcm`` in AudioEvents of ``chunk_seconds`` and the empty one; collect the answers."""
+    """Send ``pcm`` in AudioEvents of ``chunk_seconds`` (at real-time pace, or at once) and the
+    empty one; collect the answers."""
     chunk = int(sample_rate * chunk_seconds) * 2
     async with http.ws_connect(url) as ws:
         for offset in range(0, len(pcm), chunk):
             await ws.send_bytes(audio_event(pcm[offset : offset + chunk]))
+            if real_time:
+                await asyncio.sleep(chunk_seconds)
         await ws.send_bytes(audio_event(b""))
         return await receive_all(ws)

@@ -159,6 +159,23 @@ async def test_silence_and_noise_give_no_final(
     assert transcription.finals == []
 
 
+async def test_a_silent_stream_hears_empty_transcripts(
+    start_transcribe_local: StartTranscribeLocal, http: aiohttp.ClientSession
+) -> None:
+    """GIVEN a client streaming silence at real-time pace for 4.5 s
+    WHEN nothing is heard
+    THEN the server still sends TranscriptEvents without results, as Transcribe does, so the
+    client can tell a quiet stream from a stalled one.
+    """
+    root = await start_transcribe_local()
+
+    transcription = await transcribe(http, stream_url(root), bytes(45 * 3200), real_time=True)
+
+    assert transcription.close_code == 1000
+    assert transcription.results == []
+    assert transcription.empty_events >= 1
+
+
 async def test_two_sessions_at_once_both_get_their_finals(
     start_transcribe_local: StartTranscribeLocal, http: aiohttp.ClientSession
 ) -> None:

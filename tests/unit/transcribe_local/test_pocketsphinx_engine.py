@@ -57,3 +57,23 @@ def test_silence_gives_nothing() -> None:
     results = recognizer.accept(bytes(3 * 32000)) + recognizer.finish()
 
     assert results == []
+
+
+def test_end_of_stream_on_a_frame_boundary_in_mid_speech_still_gives_a_final() -> None:
+    """GIVEN "go forward ten meters" cut at 1.8 s, exactly 60 endpointer frames of 30 ms
+    WHEN it is fed and the stream is finished
+    THEN the open utterance is flushed into a final (nothing is left over to flush with).
+    """
+    recognizer = PocketsphinxEngine().recognizer("en-US")
+    pcm = GOFORWARD.read_bytes()[:57_600]
+
+    for offset in range(0, len(pcm), 3200):
+        recognizer.accept(pcm[offset : offset + 3200])
+    finals = recognizer.finish()
+    recognizer.close()
+
+    assert len(finals) == 1
+    final = finals[0]
+    assert isinstance(final, Result)
+    assert not final.is_partial
+    assert "forward" in final.text

@@ -119,3 +119,7 @@ def transcript(result: Result, channel: str = "ch_0") -> dict[str, Any]:
 def transcript_payload(result: Result) -> bytes:
     """:func:`transcript` as the UTF-8 JSON bytes of an event message."""
     return json.dumps(transcript(result), separators=(",", ":")).encode("utf-8")
+
+
+# What Transcribe sends while it hears nothing it would show: a transcript without results.
+EMPTY_TRANSCRIPT_PAYLOAD: Final = b'{"Transcript":{"Results":[]}}'

@@ -39,6 +39,7 @@ from captionist_transcribe_local.engines.base import (
 )
 from captionist_transcribe_local.protocol import (
     BAD_REQUEST,
+    EMPTY_TRANSCRIPT_PAYLOAD,
     INTERNAL_FAILURE,
     LIMIT_EXCEEDED,
     StreamParameters,
@@ -46,6 +47,9 @@ from captionist_transcribe_local.protocol import (
 )
 
 CLOSE_TIMEOUT: Final = 2.0
+# As Transcribe does, a session that has sent nothing for this long gets an empty transcript, so
+# the client knows the stream is alive while it only hears silence.
+QUIET_INTERVAL: Final = 2.0
 MAX_PENDING: Final = 16
 _CLOSE_CODES: Final = {
     BAD_REQUEST: WSCloseCode.POLICY_VIOLATION,
@@ -128,6 +132,7 @@ class StreamSession:
         self._carry = b""  # an odd trailing byte, completed by the next event
         self._failed = False
         self._last_call: Future[Any] | None = None
+        self._last_sent = time.monotonic()
         # Results the engine computes later, in the order it answered them; None: no more.
         self._pending: asyncio.Queue[tuple[float, Future[list[Result]]] | None] = asyncio.Queue()
         self.stats = SessionStats()
@@ -212,6 +217,8 @@ class StreamSession:
             while (chunk := await self._queue.get()) is not None:
                 self._buffered -= len(chunk)
                 await self._output(await self._call(functools.partial(pipeline.accept, chunk)))
+                if time.monotonic() - self._last_sent >= QUIET_INTERVAL:
+                    await self._send_event(EMPTY_TRANSCRIPT_PAYLOAD)
             await self._output(await self._call(pipeline.finish))
             self._pending.put_nowait(None)
             await deliverer
@@ -274,13 +281,17 @@ class StreamSession:
 
     async def _send(self, results: list[Result]) -> None:
         for result in results:
-            await self._ws.send_bytes(event_message("TranscriptEvent", transcript_payload(result)))
+            await self._send_event(transcript_payload(result))
             if result.is_partial:
                 self.stats.partials += 1
                 metrics.RESULTS.labels("partial").inc()
             else:
                 self.stats.finals += 1
                 metrics.RESULTS.labels("final").inc()
+
+    async def _send_event(self, payload: bytes) -> None:
+        self._last_sent = time.monotonic()
+        await self._ws.send_bytes(event_message("TranscriptEvent", payload))
 
     async def _fail(self, error: SessionError) -> None:
         """Send the exception message and close; drop a peer that does not take them."""

@@ -136,7 +136,8 @@ class Endpointing:
     def finish(self) -> Iterator[Event]:
         """End of stream: the rest of an open utterance, then its end."""
         if self._endpointer.in_speech:
-            speech = self._endpointer.end_stream(bytes(self._pending))
+            # end_stream needs some audio (an empty frame is out of bounds): one silent sample.
+            speech = self._endpointer.end_stream(bytes(self._pending) or bytes(2))
             if speech is not None:
                 yield from self._speech(speech)
         self._pending.clear()
