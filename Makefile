@@ -53,6 +53,7 @@ test-e2e: setup ## Browser tests (headless Chromium)
 
 bench: $(STAMP) ## Benchmarks; results go to docs/benchmarks.md
 	$(UV) run --frozen python -m bench.fanout
+	$(UV) run --frozen python -m bench.ingest
 	$(UV) run --frozen python -m bench.speech
 
 clean: ## Remove the virtualenv and caches
