@@ -8,6 +8,7 @@ before the speaker hears of them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from typing import Any
 
@@ -228,3 +229,26 @@ async def test_an_upstream_that_stops_answering_is_reported_stalled_then_live(
         await ws.send_bytes(CHUNK)
         assert await next_json(ws) == {"type": "status", "state": "live", "detail": "Transcribing"}
         assert (await next_json(ws))["text"] == "finally"
+
+
+async def test_more_than_a_hundred_speakers_each_get_their_own_stream(
+    start_ingest: StartIngest, peer: TranscribePeer
+) -> None:
+    # GIVEN one ingest (an HTTP client pool would hold every stream past its limit, often 100)
+    peer.script = Script()
+    client = await start_ingest(connect_timeout=3)
+    async with contextlib.AsyncExitStack() as stack:
+        http = await stack.enter_async_context(
+            aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        )
+        # WHEN 120 speakers are connected at the same time
+        speakers = [
+            await stack.enter_async_context(
+                http.ws_connect(client.make_url(PATH).with_query(sampleRate=16000, speaker=f"S{n}"))
+            )
+            for n in range(120)
+        ]
+        # THEN every one of them is ready with its own upstream stream open
+        firsts = await asyncio.gather(*(next_json(speaker) for speaker in speakers))
+        assert {first["type"] for first in firsts} == {"ready"}
+        assert len(peer.streams) == 120

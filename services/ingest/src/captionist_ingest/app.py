@@ -32,7 +32,9 @@ async def _queue_and_upstream(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     async with (
         async_client("sqs", settings) as sqs,
-        aiohttp.ClientSession() as http,
+        # One connection per upstream stream for its whole life: no pool limit (aiohttp's
+        # default of 100 would hold the 101st speaker until its connect timeout).
+        aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http,
     ):
         app[PUBLISHER] = SegmentPublisher(
             sqs,

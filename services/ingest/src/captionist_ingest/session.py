@@ -411,14 +411,17 @@ class Session:
         metrics.AUDIO_BYTES.inc(size)
         metrics.AUDIO_SECONDS.inc(pcm_seconds(size, self.request.sample_rate))
         ahead = self.audio_seconds - (time.monotonic() - self.started)
-        if (
-            ahead > self.settings.max_buffered_audio_seconds
-            or self._queued_bytes + size > self._max_ahead_bytes
-        ):
+        if ahead > self.settings.max_buffered_audio_seconds:
             return Failure(
                 "too_fast",
                 WSCloseCode.TRY_AGAIN_LATER,
                 "Audio is arriving faster than real time; send it as it is captured",
+            )
+        if self._queued_bytes + size > self._max_ahead_bytes:
+            return Failure(
+                "falling_behind",
+                WSCloseCode.TRY_AGAIN_LATER,
+                "The transcription service is not keeping up with your audio; try again later",
             )
         self._queued_bytes += size
         self._audio.put_nowait(data)
@@ -433,25 +436,27 @@ class Session:
                 await upstream.send_bytes(audio_event(held))
                 self._last_audio_sent = time.monotonic()
             while True:
-                try:
-                    chunk = await asyncio.wait_for(
-                        self._audio.get(), self.settings.keepalive_seconds
-                    )
-                except TimeoutError:
-                    # Transcribe ends a stream that gets no audio for 15 s.
-                    self.timeline.inserted_silence(len(self._keepalive))
-                    self.keepalive_bytes += len(self._keepalive)
-                    metrics.KEEPALIVE_SECONDS.inc(
-                        pcm_seconds(len(self._keepalive), self.request.sample_rate)
-                    )
-                    await self._send_audio(upstream, self._keepalive)
-                    continue
-                if chunk is None:
+                if self._audio.empty():
+                    try:
+                        async with asyncio.timeout(self.settings.keepalive_seconds):
+                            first = await self._audio.get()
+                    except TimeoutError:
+                        # Transcribe ends a stream that gets no audio for 15 s.
+                        self.timeline.inserted_silence(len(self._keepalive))
+                        self.keepalive_bytes += len(self._keepalive)
+                        metrics.KEEPALIVE_SECONDS.inc(
+                            pcm_seconds(len(self._keepalive), self.request.sample_rate)
+                        )
+                        await self._send_audio(upstream, self._keepalive)
+                        continue
+                else:  # behind: take what is queued without a timer per chunk
+                    first = self._audio.get_nowait()
+                if first is None:
                     await upstream.send_bytes(audio_event(b""))
                     return
-                self._queued_bytes -= len(chunk)
-                self.timeline.speaker_audio(len(chunk))
-                await self._send_audio(upstream, chunk)
+                self._queued_bytes -= len(first)
+                self.timeline.speaker_audio(len(first))
+                await self._send_audio(upstream, first)
                 self._last_audio_sent = time.monotonic()
         except (ConnectionError, aiohttp.ClientError, RuntimeError):
             return  # the transcript reader sees the stream close and reports it
