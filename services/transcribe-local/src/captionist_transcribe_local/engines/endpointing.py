@@ -95,9 +95,9 @@ class Endpointing:
         self._received = 0  # bytes given to the endpointer: the stream's clock
         self._start: float | None = None  # the open utterance's start
         self._utterance_bytes = 0
-        # Voiced flags of the last window of frames: an utterance's speech starts that far back.
-        self._recent: collections.deque[bool] = collections.deque(
-            maxlen=max(1, round(window / self._endpointer.frame_length))
+        # The last frames and whether each is voiced: an utterance starts a window back.
+        self._recent: collections.deque[tuple[bytes, bool]] = collections.deque(
+            maxlen=round(window / self._endpointer.frame_length) + 2
         )
         self._voiced_frames = 0
         self._continues_at: float | None = None  # where speech resumes after a cut
@@ -113,7 +113,12 @@ class Endpointing:
         return self._start is not None
 
     def accept(self, pcm16k: bytes) -> Iterator[Event]:
-        """Feed audio; yields the speech in it and the ends of utterances, in order."""
+        """Feed audio; yields the speech in it and the ends of utterances, in order.
+
+        The endpointer decides a window late and hands its speech out a window late too; the
+        audio it decided on is our own, so an utterance's audio is passed on as it comes in
+        (partials then lag the audio by the engine's work only, not by the window).
+        """
         self._pending += pcm16k
         usable = len(self._pending) - len(self._pending) % self._frame_bytes
         if not usable:
@@ -121,45 +126,43 @@ class Endpointing:
         frames, voiced = gate_noise(bytes(self._pending[:usable]), self._frame_bytes)
         del self._pending[:usable]
         for index, offset in enumerate(range(0, usable, self._frame_bytes)):
+            frame = frames[offset : offset + self._frame_bytes]
             self._received += self._frame_bytes
-            self._recent.append(bool(voiced[index]))
+            self._recent.append((frame, bool(voiced[index])))
             if self._start is not None:
-                self._voiced_frames += voiced[index]
-            speech = self._endpointer.process(frames[offset : offset + self._frame_bytes])
-            if speech is not None:
-                yield from self._speech(speech)
-            if not self._endpointer.in_speech:
+                self._voiced_frames += int(voiced[index])
+            self._endpointer.process(frame)
+            if self._endpointer.in_speech:
+                yield from self._speech(frame)
+            else:
                 self._continues_at = None
                 if self._start is not None:
                     yield self._end()
 
     def finish(self) -> Iterator[Event]:
         """End of stream: the rest of an open utterance, then its end."""
-        if self._endpointer.in_speech:
-            # end_stream needs some audio (an empty frame is out of bounds): one silent sample.
-            speech = self._endpointer.end_stream(bytes(self._pending) or bytes(2))
-            if speech is not None:
-                yield from self._speech(speech)
+        if self._start is not None and self._pending:
+            yield from self._speech(bytes(self._pending))
         self._pending.clear()
         if self._start is not None:
             yield self._end()
 
-    def _speech(self, speech: bytes) -> Iterator[Event]:
-        # The endpointer hands speech out a window after it came in, contiguously: after a cut,
-        # the next utterance starts where the cut one stopped.
+    def _speech(self, frame: bytes) -> Iterator[Event]:
         first = self._start is None
         if first:
-            self._start = (
-                self._continues_at
-                if self._continues_at is not None
-                else float(self._endpointer.speech_start)
-            )
-            self._continues_at = None
+            if self._continues_at is not None:  # after a cut: where the cut one stopped
+                self._start, self._continues_at = self._continues_at, None
+                opening = [(frame, self._recent[-1][1])]
+            else:  # the endpointer's start lies a window back, in the recent frames
+                self._start = float(self._endpointer.speech_start)
+                count = round((self.now - self._start) * BYTES_PER_SECOND / self._frame_bytes)
+                opening = list(self._recent)[-max(1, count) :]
+            frame = b"".join(audio for audio, _ in opening)
             self._utterance_bytes = 0
-            self._voiced_frames = sum(self._recent)
+            self._voiced_frames = sum(voiced for _, voiced in opening)
         assert self._start is not None
-        self._utterance_bytes += len(speech)
-        yield Speech(self._start, speech, first, self.voiced)
+        self._utterance_bytes += len(frame)
+        yield Speech(self._start, frame, first, self.voiced)
         if self._utterance_bytes >= self._max_bytes:
             self._continues_at = self._start + self._utterance_bytes / BYTES_PER_SECOND
             yield self._end()
