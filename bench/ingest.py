@@ -690,38 +690,32 @@ class QueueConsumer:
                 self._stop.wait(0.5)
 
 
-# Ingest's entry point for the "lifted" variant and for profiling. argv[1] is "lifted" or
-# "shipped"; argv[2], if given, is where cProfile writes its stats (on graceful shutdown).
-# "lifted" changes one library default in ingest's process, nothing of ingest's code: aiohttp's
-# TCPConnector limit (100 connections per ClientSession unless told otherwise) becomes unlimited
-# for connectors created without an explicit limit, which is how ingest opens its upstream
-# ClientSession. aiobotocore's connector passes its own limit and keeps it.
-INSTRUMENTED_INGEST = """
+# Ingest under cProfile (``--profile``): argv[1] is where the stats go, written when ingest
+# shuts down gracefully (SIGTERM at the end of the run). Otherwise the console script runs.
+PROFILED_INGEST = """
 import cProfile, sys
-import aiohttp
-if sys.argv[1] == "lifted":
-    _init = aiohttp.TCPConnector.__init__
-    def _unlimited(self, *args, limit=0, **kwargs):
-        _init(self, *args, limit=limit, **kwargs)
-    aiohttp.TCPConnector.__init__ = _unlimited
 from captionist_ingest.app import main
-if len(sys.argv) > 2:
-    cProfile.run("main()", sys.argv[2])
-else:
-    main()
+cProfile.run("main()", sys.argv[1])
 """
-VARIANTS = ("shipped", "lifted")
-TOO_FAST_NOTE = (
-    "the speakers sent at real-time pace, so `too_fast` here means ingest's own feeder fell more "
-    "than `MAX_BUFFERED_AUDIO_SECONDS` behind: it takes one chunk per wake-up "
-    "(`asyncio.wait_for(queue.get())`, a new task and timer per chunk) while the speaker reader "
-    "drains every buffered frame at once, so once the event loop lags (here while the machine's "
-    "2 cores were saturated and SQS sends slowed down) the feeders never catch up and every "
-    "session is dropped within seconds. A feeder draining its whole queue per wake-up, tried "
-    "outside this benchmark (patched in a copy, not in ingest), kept every one of 200 streams "
-    "alive with every final delivered on a loaded machine where the shipped feeder dropped them "
-    "all (its partial p99 was still about 1 s there: the 2 cores were saturated)"
-)
+# What an error code means when the speakers send at real-time pace and the upstream answers at
+# once; every code a failed phase's sessions ended with is counted in the notes.
+ERROR_NOTES = {
+    "falling_behind": (
+        "`falling_behind` means audio waited in a session's queue more than "
+        "`MAX_BUFFERED_AUDIO_SECONDS` for the feeder to hand it to the upstream; the upstream "
+        "here takes audio as fast as it comes, so the feeder (ingest's event loop, or the CPU "
+        "it shares) did not keep up"
+    ),
+    "too_fast": (
+        "`too_fast` means audio arrived more than `MAX_BUFFERED_AUDIO_SECONDS` ahead of real "
+        "time as ingest counts it from the session's start, though the speakers here send at "
+        "real-time pace (see *client send delay*)"
+    ),
+    "upstream_unavailable": (
+        "`upstream_unavailable` means the upstream stream could not be opened (or reopened) "
+        "within `CONNECT_TIMEOUT`"
+    ),
+}
 
 
 @dataclass
@@ -801,10 +795,8 @@ def start_stack(args: argparse.Namespace, ingest_log: IO[bytes]) -> Stack:
     return stack
 
 
-def start_ingest(
-    stack: Stack, args: argparse.Namespace, variant: str, ingest_log: IO[bytes]
-) -> None:
-    """One ingest process (``variant``: as shipped, or with the connector limit lifted)."""
+def start_ingest(stack: Stack, args: argparse.Namespace, ingest_log: IO[bytes]) -> None:
+    """One ingest process: its console script, or under cProfile with ``--profile``."""
     script = shutil.which("captionist-ingest", path=str(Path(sys.executable).parent))
     if script is None:
         raise RuntimeError("console script captionist-ingest not found next to python")
@@ -816,10 +808,8 @@ def start_ingest(
         "CAPTIONIST_LOG_LEVEL": args.ingest_log_level,
     }
     command = [script]
-    if variant != "shipped" or args.profile:
-        command = [sys.executable, "-c", INSTRUMENTED_INGEST, variant]
-        if args.profile:
-            command.append(str(Path(f"{args.profile}.{variant}").resolve()))
+    if args.profile:
+        command = [sys.executable, "-c", PROFILED_INGEST, str(Path(args.profile).resolve())]
     stack.ingest = subprocess.Popen(
         command,
         env=env,
@@ -831,7 +821,7 @@ def start_ingest(
 
 
 def stop_ingest(stack: Stack) -> None:
-    """Stop the ingest process of a variant (gracefully: a profile is written then)."""
+    """Stop the ingest process (gracefully: a profile is written then)."""
     if stack.ingest is not None:
         stop_process(stack.ingest, timeout=25)
         stack.ingest = None
@@ -1055,10 +1045,10 @@ def wait_for_sessions_gone(port: int, timeout: float) -> None:
 # Reporting
 
 
-def verdict(outcome: dict[str, Any]) -> str:
-    """Whether one variant's run reached the goal, in a sentence."""
-    best = outcome["max_sustained"]
-    best_phase = next((p for p in outcome["phases"] if p["streams"] == best), None)
+def verdict(result: dict[str, Any]) -> str:
+    """Whether the run reached the goal, in a sentence."""
+    best = result["max_sustained"]
+    best_phase = next((p for p in result["phases"] if p["streams"] == best), None)
     if best is None or best_phase is None:
         text = f"**missed**: no phase sustained (goal {GOAL_STREAMS:,})"
     else:
@@ -1068,27 +1058,42 @@ def verdict(outcome: dict[str, Any]) -> str:
         )
         met = "**met**" if best >= GOAL_STREAMS else "**missed**"
         text = f"{met}: {best:,} streams sustained ({cost})"
-    if outcome["limit"]:
-        text += f"; first phase not sustained: {outcome['limit']}"
+    if result["limit"]:
+        text += f"; first phase not sustained: {result['limit']}"
+    elif result["phases"]:
+        text += "; every phase run was sustained (the run stopped at its largest stream count)"
     return text
+
+
+def failure_note(phase: dict[str, Any], cores: int) -> str:
+    """Why a phase was not sustained: its error codes, counted, and what the machine did."""
+    codes = phase.get("error_codes", {})
+    counted = ", ".join(f"{count:,} `{code}`" for code, count in sorted(codes.items()))
+    failed = [name for name, ok in phase["checks"].items() if not ok]
+    cpu = phase["cpu_percent"]
+    busy = sum(value for value in cpu.values() if value is not None)
+    parts = [
+        f"- {phase['streams']:,} streams, not sustained ({', '.join(failed)}): sessions ended "
+        f"with {counted or 'no error message'}",
+        *(ERROR_NOTES[code] for code in sorted(codes) if code in ERROR_NOTES),
+        f"over the window the machine's {cores} cores were {busy / cores:.0f} % busy (ingest "
+        f"{fmt(cpu['ingest'])} % of one core), ingest's healthcheck p99 was "
+        f"{fmt(phase['healthcheck_ms']['p99'], 1)} ms and its SQS send mean "
+        f"{fmt(phase['ingest']['sqs_send_ms_mean'], 1)} ms",
+    ]
+    return "; ".join(parts) + "."
 
 
 def render_section(result: dict[str, Any]) -> str:
     """The markdown section for docs/benchmarks.md."""
     params = result["parameters"]
     host = result["machine"]
-    variants = result["variants"]
-    phases = [
-        {**phase, "variant": variant}
-        for variant, outcome in variants.items()
-        for phase in outcome["phases"]
-    ]
-    verdicts = [f"- ingest {variant}: {verdict(outcome)}." for variant, outcome in variants.items()]
+    phases = result["phases"]
     rows = [
-        "| ingest | streams | sustained | completed / errors | finals / expected | "
+        "| streams | sustained | completed / errors | finals / expected | "
         "partial relay p50 | p95 | p99 | max | final relay p50 / p99 | ingest CPU | "
         "CPU per stream | RSS mean → peak | healthcheck p50 / p99 |",
-        "|:---|---:|:---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---:|:---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for phase in phases:
         lag = phase["partial_lag_ms"]
@@ -1098,8 +1103,8 @@ def render_section(result: dict[str, Any]) -> str:
         failed = [name for name, ok in phase["checks"].items() if not ok]
         sustained = "yes" if phase["sustained"] else "no: " + ", ".join(failed)
         rows.append(
-            f"| {phase['variant']} | {phase['streams']:,} | {sustained} | "
-            f"{phase['completed']:,} / {phase['sessions_with_errors']} | "
+            f"| {phase['streams']:,} | {sustained} | "
+            f"{phase['completed']:,} / {phase['sessions_with_errors']:,} | "
             f"{phase['finals_received']:,} / {phase['finals_expected']:,} | "
             f"{fmt(lag['p50'], 1)} ms | {fmt(lag['p95'], 1)} ms | {fmt(lag['p99'], 1)} ms | "
             f"{fmt(lag['max'])} ms | {fmt(final['p50'])} / {fmt(final['p99'])} ms | "
@@ -1108,17 +1113,17 @@ def render_section(result: dict[str, Any]) -> str:
             f"{fmt(health['p50'], 1)} / {fmt(health['p99'], 1)} ms |"
         )
     detail = [
-        "| ingest | streams | connect time | audio in | partials/s | finals/s | SQS send mean | "
+        "| streams | connect time | audio in | partials/s | finals/s | SQS send mean | "
         "CPU % ingest / upstream / clients / moto / orchestrator / others | "
         "client send delay p99 / max |",
-        "|:---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for phase in phases:
         cpu = phase["cpu_percent"]
         ingest = phase["ingest"]
         delay = phase["client_send_delay_ms"]
         detail.append(
-            f"| {phase['variant']} | {phase['streams']:,} | {phase['connect']['seconds']:.1f} s | "
+            f"| {phase['streams']:,} | {phase['connect']['seconds']:.1f} s | "
             f"{fmt(ingest['audio_seconds_per_second'], 1)} s/s | "
             f"{fmt(ingest['partials_per_second'])} | {fmt(ingest['finals_per_second'], 1)} | "
             f"{fmt(ingest['sqs_send_ms_mean'], 1)} ms | "
@@ -1127,33 +1132,22 @@ def render_section(result: dict[str, Any]) -> str:
             f"{fmt(delay['p99'])} / {fmt(delay['max'])} ms |"
         )
     notes = []
-    for variant, outcome in variants.items():
-        held = [p for p in outcome["phases"] if p["sustained"]]
-        if len(held) >= 2 and held[-1]["streams"] > held[0]["streams"]:
-            first, last = held[0], held[-1]
-            slope = (last["ingest"]["cpu_percent"] - first["ingest"]["cpu_percent"]) / (
-                last["streams"] - first["streams"]
-            )
-            notes.append(
-                f"- {variant}: each stream added between {first['streams']:,} and "
-                f"{last['streams']:,} cost {10 * slope:.2f} ms of ingest CPU per second "
-                f"({slope:.3f} % of a core); ingest's CPU was "
-                f"{fmt(last['ingest']['user_percent'])} % user + "
-                f"{fmt(last['ingest']['system_percent'])} % system at {last['streams']:,} (on "
-                "loopback the kernel's TCP work for both ends of a socket lands on the sender)."
-            )
-    for phase in phases:
-        if phase["sustained"]:
-            continue
-        codes = ", ".join(
-            f"{count} `{code}`" for code, count in sorted(phase.get("error_codes", {}).items())
+    held = [p for p in phases if p["sustained"]]
+    if len(held) >= 2 and held[-1]["streams"] > held[0]["streams"]:
+        first, last = held[0], held[-1]
+        slope = (last["ingest"]["cpu_percent"] - first["ingest"]["cpu_percent"]) / (
+            last["streams"] - first["streams"]
         )
         notes.append(
-            f"- {phase['variant']}, {phase['streams']:,} streams: sessions ended with "
-            f"{codes or 'no error message'}; "
-            f"{TOO_FAST_NOTE if 'too_fast' in phase.get('error_codes', {}) else ''}".rstrip("; ")
-            + "."
+            f"- Each stream added between {first['streams']:,} and {last['streams']:,} cost "
+            f"{10 * slope:.2f} ms of ingest CPU per second ({slope:.3f} % of a core); ingest's "
+            f"CPU was {fmt(last['ingest']['user_percent'])} % user + "
+            f"{fmt(last['ingest']['system_percent'])} % system at {last['streams']:,} (on "
+            "loopback the kernel's TCP work for both ends of a socket lands on the sender)."
         )
+    notes.extend(
+        failure_note(phase, int(host["cores"])) for phase in phases if not phase["sustained"]
+    )
     busiest = max((p["cpu_percent"].get("others") or 0.0 for p in phases), default=0.0)
     if busiest > 30:
         notes.append(
@@ -1169,24 +1163,17 @@ def render_section(result: dict[str, Any]) -> str:
         "without an error, every final expected from the audio sent reached its speaker (after "
         f"the queue accepted it), partial relay p99 stayed under {MAX_P99_MS:.0f} ms, and ingest "
         f"stayed under {SATURATED_CPU_PERCENT:.0f} % of one core (it is one event loop). "
-        "Each variant runs its phases until the first one not sustained. Result:",
+        "Phases run with more streams each until the first one not sustained. Result:",
         "",
-        *verdicts,
-        "",
-        "*shipped* is ingest as it is. *lifted* is the same code with one library default changed "
-        "in its process: ingest opens its upstream streams through one `aiohttp.ClientSession()` "
-        "whose connector allows 100 connections by default, and a websocket holds its connection "
-        "for the whole stream, so the 101st concurrent stream waits for a free one until "
-        "`CONNECT_TIMEOUT` (10 s) and its speaker gets `upstream_unavailable` (1013). The lifted "
-        "variant makes connectors created without an explicit limit unlimited (see "
-        "`INSTRUMENTED_INGEST` in `bench/ingest.py`), to measure what ingest itself costs beyond "
-        "100 streams.",
+        f"- {verdict(result)}.",
         "",
         *rows,
         "",
         "*partial relay*: the upstream's wall clock when it sent a partial (stamped in its text) "
         "→ the speaker's client reading it; *final relay* also includes ingest's SQS send to moto, "
-        "made before the final goes to the speaker. Both are measured over the steady window only "
+        "made before the final goes to the speaker (a session relays its results in order, so "
+        "partials that follow a final wait for that send too). Both are measured over the steady "
+        "window only "
         "(all sessions streaming). CPU % is of one core; *CPU per stream* is ingest's CPU "
         "milliseconds per second of one stream (10 chunks of 100 ms in, their AudioEvents out, "
         "the partials and finals back). *healthcheck*: `/api/stt/healthcheck` answered on "
@@ -1237,29 +1224,25 @@ def render_section(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def run_variant(
-    stack: Stack,
-    args: argparse.Namespace,
-    variant: str,
-    service_log: IO[bytes],
-    client_log: IO[bytes],
+def run_phases(
+    stack: Stack, args: argparse.Namespace, service_log: IO[bytes], client_log: IO[bytes]
 ) -> dict[str, Any]:
-    """The phases of one ingest variant, up to its first phase not sustained."""
+    """The phases against one ingest process, up to the first one not sustained."""
     outcome: dict[str, Any] = {"phases": [], "max_sustained": None, "limit": None}
-    start_ingest(stack, args, variant, service_log)
+    start_ingest(stack, args, service_log)
     try:
         counts = list(args.stream_counts)
         while counts:
             streams = counts.pop(0)
-            print(f"ingest ({variant}) with {streams:,} streams", flush=True)
+            print(f"ingest with {streams:,} streams", flush=True)
             phase = run_phase(stack, args, streams, client_log)
             outcome["phases"].append(phase)
             lag = phase["partial_lag_ms"]
             print(
                 f"  sustained {phase['sustained']} {phase['checks']}\n"
                 f"  partial p50 {fmt(lag['p50'], 1)} p99 {fmt(lag['p99'], 1)} ms; finals "
-                f"{phase['finals_received']}/{phase['finals_expected']}; CPU % "
-                f"{phase['cpu_percent']}",
+                f"{phase['finals_received']}/{phase['finals_expected']}; errors "
+                f"{phase['error_codes']}; CPU % {phase['cpu_percent']}",
                 flush=True,
             )
             if not phase["sustained"]:
@@ -1318,12 +1301,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="smoke run: 20 streams, 6 s; does not touch docs/ unless --docs",
     )
     parser.add_argument(
-        "--variants",
-        default=",".join(VARIANTS),
-        help="ingest as shipped and/or with aiohttp's connector limit lifted "
-        "(default shipped,lifted)",
-    )
-    parser.add_argument(
         "--ingest-log-level",
         default="WARNING",
         help="ingest's CAPTIONIST_LOG_LEVEL (default WARNING; INFO adds a line per session)",
@@ -1350,9 +1327,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.duration = 6.0
         args.settle = 1.0
         args.extend_to = 0
-    args.variant_list = [part for part in str(args.variants).split(",") if part.strip()]
-    if not args.variant_list or set(args.variant_list) - set(VARIANTS):
-        parser.error(f"--variants takes {', '.join(VARIANTS)}")
     args.stream_counts = [int(part) for part in str(args.streams).split(",") if part.strip()]
     if not args.stream_counts or min(args.stream_counts) < 1:
         parser.error("--streams needs positive counts")
@@ -1405,7 +1379,6 @@ def main(argv: list[str] | None = None) -> int:
             "drain_timeout": args.drain_timeout,
             "profiled": bool(args.profile),
         },
-        "variants": {},
     }
     name = "ingest" if args.docs else ("ingest-quick" if args.quick else "ingest-adhoc")
     with (
@@ -1414,10 +1387,7 @@ def main(argv: list[str] | None = None) -> int:
     ):
         stack = start_stack(args, service_log)
         try:
-            for variant in args.variant_list:
-                result["variants"][variant] = run_variant(
-                    stack, args, variant, service_log, client_log
-                )
+            result.update(run_phases(stack, args, service_log, client_log))
         except KeyboardInterrupt:
             print("interrupted: stopping every process this run started", file=sys.stderr)
             return 130
