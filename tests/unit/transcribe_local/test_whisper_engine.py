@@ -9,6 +9,7 @@ from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 
 from captionist_dev.speech import goforward_clip, librivox_clips, silence, sox_noise
 from captionist_transcribe_local.engines.base import Output, Recognizer, Result
@@ -145,3 +146,32 @@ def test_the_bundled_model_is_checked_against_its_pinned_hashes(tmp_path: Path) 
     (altered / "tokenizer.json").unlink()
     with pytest.raises(ModelIntegrityError, match=r"tokenizer\.json is missing"):
         verify_model(altered, BUNDLED_MODEL_SHA256)
+
+
+def _speculations(outcome: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "captionist_transcribe_local_speculations_total", {"outcome": outcome}
+    )
+    return value or 0.0
+
+
+def test_hybrid_decodes_on_speculation_and_drops_it_when_speech_returns(
+    hybrid: WhisperEngine,
+) -> None:
+    """GIVEN "go forward ten meters" trimmed to its words, a pause of 0.2 s in all (too short to
+    end the utterance), the same words again, then a second of silence
+    WHEN the hybrid engine is fed it
+    THEN the decode started in the pause is abandoned when speech returns, the one started in the
+    final silence becomes the final, and that final holds all eight words.
+    """
+    pcm = goforward_clip().pcm
+    said, again = pcm[: 2 * 38_880], pcm[2 * 8_160 :]  # speech ends at 2.43 s, starts at 0.51 s
+    abandoned, used = _speculations("abandoned"), _speculations("used")
+
+    results = recognize(hybrid.recognizer("en-US"), said + silence(0.12) + again + silence(1))
+
+    finals = [result for result in results if not result.is_partial]
+    assert len(finals) == 1
+    assert finals[0].text.lower().count("forward") == 2
+    assert _speculations("abandoned") >= abandoned + 1
+    assert _speculations("used") == used + 1

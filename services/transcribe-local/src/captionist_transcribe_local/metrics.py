@@ -22,3 +22,11 @@ DEFERRED_SECONDS = Histogram(
     "waiting for a decoding thread plus decoding",
     buckets=(0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10),
 )
+SPECULATIONS = Counter(
+    "captionist_transcribe_local_speculations_total",
+    "hybrid: final decodes started before the end of an utterance was decided, by outcome "
+    "(used as the final, or abandoned because speech came back)",
+    ["outcome"],
+)
+for _outcome in ("used", "abandoned"):
+    SPECULATIONS.labels(_outcome)

@@ -68,6 +68,7 @@ class Speech:
     pcm: bytes
     first: bool  # the utterance's first audio
     voiced: bool  # the utterance so far holds voice
+    talking: bool = True  # the VAD hears speech in this audio's last frame
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +91,8 @@ class Endpointing:
             window=window, ratio=ratio, sample_rate=SAMPLE_RATE
         )
         self._frame_bytes: int = self._endpointer.frame_bytes
+        # The same WebRTC VAD the endpointer decides with, frame by frame (no window).
+        self._vad: Any = pocketsphinx.Vad(sample_rate=SAMPLE_RATE)
         self._max_bytes = int(max_utterance * BYTES_PER_SECOND)
         self._pending = bytearray()
         self._received = 0  # bytes given to the endpointer: the stream's clock
@@ -133,7 +136,7 @@ class Endpointing:
                 self._voiced_frames += int(voiced[index])
             self._endpointer.process(frame)
             if self._endpointer.in_speech:
-                yield from self._speech(frame)
+                yield from self._speech(frame, talking=bool(self._vad.is_speech(frame)))
             else:
                 self._continues_at = None
                 if self._start is not None:
@@ -147,7 +150,7 @@ class Endpointing:
         if self._start is not None:
             yield self._end()
 
-    def _speech(self, frame: bytes) -> Iterator[Event]:
+    def _speech(self, frame: bytes, talking: bool = True) -> Iterator[Event]:
         first = self._start is None
         if first:
             if self._continues_at is not None:  # after a cut: where the cut one stopped
@@ -162,7 +165,7 @@ class Endpointing:
             self._voiced_frames = sum(voiced for _, voiced in opening)
         assert self._start is not None
         self._utterance_bytes += len(frame)
-        yield Speech(self._start, frame, first, self.voiced)
+        yield Speech(self._start, frame, first, self.voiced, talking)
         if self._utterance_bytes >= self._max_bytes:
             self._continues_at = self._start + self._utterance_bytes / BYTES_PER_SECOND
             yield self._end()

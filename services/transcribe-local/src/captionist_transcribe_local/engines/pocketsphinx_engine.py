@@ -79,7 +79,7 @@ class PocketsphinxRecognizer(Recognizer):
             if isinstance(event, Speech):
                 if event.first:
                     self._start_utterance(event.start)
-                self._feed(event.pcm)
+                self._feed(event)
             elif event.voiced:
                 results.extend(self._end_utterance(event.at))
             else:
@@ -92,8 +92,8 @@ class PocketsphinxRecognizer(Recognizer):
         self._last_partial = ""
         self._decoder.start_utt()
 
-    def _feed(self, speech: bytes) -> None:
-        self._decoder.process_raw(speech, False, False)
+    def _feed(self, speech: Speech) -> None:
+        self._decoder.process_raw(speech.pcm, False, False)
 
     def _words(self) -> tuple[Word, ...]:
         words: list[Word] = []

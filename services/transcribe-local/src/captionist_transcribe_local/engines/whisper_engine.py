@@ -34,6 +34,7 @@ from typing import Any, Final
 
 import numpy as np
 
+from captionist_transcribe_local import metrics
 from captionist_transcribe_local.engines.base import (
     BYTES_PER_SECOND,
     Engine,
@@ -60,6 +61,8 @@ LOW_LOG_PROBABILITY: Final = -1.0
 # Text repeating itself (a compression ratio this high) is a decoding loop, not speech.
 MAX_COMPRESSION_RATIO: Final = 2.4
 ENGLISH: Final = frozenset({"en-US", "en-GB", "en-AU"})
+# hybrid: silent 30 ms frames in a row after which the final's decode starts on speculation.
+SPECULATE_AFTER: Final = 4
 
 
 class ModelIntegrityError(RuntimeError):
@@ -174,28 +177,55 @@ def _final(
 
 
 class HybridRecognizer(PocketsphinxRecognizer):
-    """PocketSphinx partials as the utterance goes, each utterance's final decoded by whisper."""
+    """PocketSphinx partials as the utterance goes, each utterance's final decoded by whisper.
+
+    The endpointer decides an utterance is over only after most of its window is silent. So
+    that the final does not wait for that, the decode starts early, on speculation: once the VAD
+    has heard ``SPECULATE_AFTER`` silent frames in a row, the utterance so far is decoded. If
+    speech comes back, that decode is abandoned; if the utterance ends first, it is the final.
+    """
 
     def __init__(self, endpointing: Endpointing, model: WhisperModel) -> None:
         """Load PocketSphinx (call it off the event loop); ``model`` is shared."""
         super().__init__(endpointing)
         self._model = model
         self._audio = bytearray()
+        self._quiet_frames = 0
+        self._speculation: Future[list[Result]] | None = None
 
     def _start_utterance(self, start: float) -> None:
         super()._start_utterance(start)
         self._audio.clear()
+        self._quiet_frames = 0
+        self._speculation = None
 
-    def _feed(self, speech: bytes) -> None:
+    def _feed(self, speech: Speech) -> None:
         super()._feed(speech)
-        self._audio += speech
+        self._audio += speech.pcm
+        if speech.talking:
+            self._quiet_frames = 0
+            if self._speculation is not None:
+                self._speculation.cancel()  # not started yet: never runs; running: ignored
+                self._speculation = None
+                metrics.SPECULATIONS.labels("abandoned").inc()
+            return
+        self._quiet_frames += 1
+        if self._quiet_frames == SPECULATE_AFTER and speech.voiced and self._speculation is None:
+            self._speculation = self._decode(self._endpointing.now)
 
     def _end_utterance(self, at: float) -> list[Output]:
         self._decoder.end_utt()
-        audio, self._audio = bytes(self._audio), bytearray()
+        speculation, self._speculation = self._speculation, None
+        if speculation is not None and not speculation.cancelled():
+            metrics.SPECULATIONS.labels("used").inc()
+            return [speculation]
+        return [self._decode(at)]
+
+    def _decode(self, at: float) -> Future[list[Result]]:
+        audio = bytes(self._audio)
         model, result_id, start = self._model, self._result_id, self._utterance_start
         shown = bool(self._last_partial)
-        return [model.submit(lambda: _final(model, result_id, audio, start, at, shown))]
+        return model.submit(lambda: _final(model, result_id, audio, start, at, shown))
 
 
 class WhisperRecognizer(Recognizer):
