@@ -485,7 +485,8 @@ def loop_utterance(index: int, seconds: float, trailing: float) -> Utterance:
         total += clip.seconds + GAP_SECONDS
         k += 1
     pcm = b"".join(parts) + silence(max(0.0, trailing - GAP_SECONDS))
-    return Utterance(f"loop-{index}", "loop", pcm, references, speech_onset(clips[index].pcm))
+    onset = speech_onset(clips[index % len(clips)].pcm)
+    return Utterance(f"loop-{index}", "loop", pcm, references, onset)
 
 
 # ---------------------------------------------------------------------------------------------
