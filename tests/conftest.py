@@ -28,6 +28,19 @@ def free_port() -> int:
         return port
 
 
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A port on 127.0.0.1 where connections are refused for the whole test.
+
+    A port from :func:`free_port` may be handed out again by the next ``bind(0)``, the test's
+    own servers included; this one stays bound (never listening) until the test ends.
+    """
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        yield port
+
+
 @pytest.fixture(scope="session")
 def aws_endpoint() -> Iterator[str]:
     """The endpoint of every AWS API in the tests, exported as ``AWS_ENDPOINT_URL``."""

@@ -12,7 +12,7 @@ import pytest
 from aiohttp import WSMsgType
 
 from captionist_core.segment import Segment
-from tests.conftest import LocalAws, free_port
+from tests.conftest import LocalAws
 from tests.integration.ingest.conftest import StartIngest
 from tests.integration.ingest.test_transcribe import (
     CHUNK,
@@ -127,9 +127,11 @@ async def test_wrong_credentials_are_refused_by_the_signature_check(
         assert ws.close_code == 1011
 
 
-async def test_an_unreachable_upstream_says_try_again_later(start_ingest: StartIngest) -> None:
+async def test_an_unreachable_upstream_says_try_again_later(
+    start_ingest: StartIngest, closed_port: int
+) -> None:
     # GIVEN a Transcribe endpoint where nothing listens
-    client = await start_ingest(transcribe_endpoint=f"http://127.0.0.1:{free_port()}")
+    client = await start_ingest(transcribe_endpoint=f"http://127.0.0.1:{closed_port}")
     async with client.ws_connect(PATH, params={"sampleRate": "16000"}) as ws:
         # THEN upstream_unavailable, then 1013
         assert (await next_json(ws))["code"] == "upstream_unavailable"

@@ -17,7 +17,6 @@ from yarl import URL
 from captionist_core.web import HEALTHCHECK_BODY
 from captionist_dev.gateway import create_app
 from captionist_dev.settings import GatewaySettings, default_web_root
-from tests.conftest import free_port
 
 AiohttpClient = Callable[..., Awaitable[TestClient[Any, Any]]]
 
@@ -37,11 +36,13 @@ def web_root(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def gateway(aiohttp_client: AiohttpClient, web_root: Path) -> TestClient[Any, Any]:
+async def gateway(
+    aiohttp_client: AiohttpClient, web_root: Path, closed_port: int
+) -> TestClient[Any, Any]:
     """A gateway whose ingest and broadcaster are not running."""
     settings = GatewaySettings(
-        ingest_url=f"http://127.0.0.1:{free_port()}",
-        broadcaster_url=f"http://127.0.0.1:{free_port()}",
+        ingest_url=f"http://127.0.0.1:{closed_port}",
+        broadcaster_url=f"http://127.0.0.1:{closed_port}",
         web_root=web_root,
     )
     return await aiohttp_client(create_app(settings))
