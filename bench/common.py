@@ -4,16 +4,21 @@ the machine and commit a result was measured on, and writing a section of docs/b
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import platform
+import queue
 import resource
 import socket
 import subprocess
+import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import IO, Any
 
 import aiohttp
 
@@ -66,9 +71,7 @@ def stop_process(process: subprocess.Popen[bytes], timeout: float = 15) -> None:
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of ``pid`` so far (from /proc/<pid>/stat)."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat.rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return sum(user_system_seconds(pid))
 
 
 def memory_mib(pid: int, key: str = "VmRSS") -> float:
@@ -206,3 +209,103 @@ def write_docs(heading: str, section: str) -> None:
         text = "".join(lines[:start]) + section + ("\n" + tail if tail else "")
     DOCS.parent.mkdir(parents=True, exist_ok=True)
     DOCS.write_text(text)
+
+
+def user_system_seconds(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds of ``pid`` so far (from /proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine spent busy so far (all cores, from /proc/stat)."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / CLK_TCK
+
+
+def seconds_ms(seconds: float | None) -> float | None:
+    """Seconds as milliseconds to 0.1 ms (``None`` stays ``None``)."""
+    return None if seconds is None else round(seconds * 1000, 1)
+
+
+def split(total: int, parts: int) -> list[int]:
+    """``total`` spread as evenly as possible over ``parts``."""
+    return [total // parts + (1 if index < total % parts else 0) for index in range(parts)]
+
+
+def wait_until_zero(port: int, name: str, what: str, timeout: float) -> None:
+    """Wait (bounded) until the service's gauge ``name`` is 0, so phases don't overlap."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if metric(scrape(port), name) == 0:
+            return
+        time.sleep(0.2)
+    print(f"  warning: {what} after the phase", flush=True)
+
+
+def exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    """A SIGTERM handler that unwinds (``finally`` blocks stop the children) and exits."""
+    raise SystemExit(128 + signum)
+
+
+# ---------------------------------------------------------------------------------------------
+# Client worker processes: JSON lines both ways
+
+
+def emit(message: dict[str, Any]) -> None:
+    """Write one JSON line to stdout (a child's channel to the orchestrator)."""
+    sys.stdout.write(json.dumps(message, separators=(",", ":")) + "\n")
+    sys.stdout.flush()
+
+
+class WorkerProcess:
+    """A client worker process (``python -m <module> --worker <config>``) seen from the
+    orchestrator: commands go to its stdin, its :func:`emit` lines come back."""
+
+    def __init__(self, module: str, index: int, config_json: str, log: IO[bytes]) -> None:
+        self.index = index
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", module, "--worker", config_json],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+        )
+        self._lines: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            with contextlib.suppress(json.JSONDecodeError):
+                self._lines.put(json.loads(line))
+        self._lines.put(None)
+
+    def send(self, command: dict[str, Any]) -> None:
+        """Send one command line."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(command).encode() + b"\n")
+        self.process.stdin.flush()
+
+    def expect(self, event: str, timeout: float) -> dict[str, Any]:
+        """The next message, which must be ``event``, within ``timeout`` seconds."""
+        try:
+            message = self._lines.get(timeout=timeout)
+        except queue.Empty:
+            raise TimeoutError(
+                f"client {self.index}: no {event!r} within {timeout:.0f} s"
+            ) from None
+        if message is None:
+            raise RuntimeError(f"client {self.index} exited ({self.process.poll()}) before {event}")
+        if message.get("event") != event:
+            raise RuntimeError(f"client {self.index}: expected {event!r}, got {message}")
+        return message
+
+    def stop(self, timeout: float = 20) -> None:
+        """Let it close its websockets and exit; kill it if it does not."""
+        with contextlib.suppress(OSError, ValueError):
+            if self.process.stdin is not None:
+                self.process.stdin.close()
+        stop_process(self.process, timeout)

@@ -21,17 +21,14 @@ import contextlib
 import datetime
 import json
 import os
-import queue
 import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import IO, Any
 
 import aiohttp
@@ -42,7 +39,10 @@ from bench.common import (
     HOST,
     RESULTS_DIR,
     ROOT,
+    WorkerProcess,
     cpu_seconds,
+    emit,
+    exit_on_signal,
     fmt,
     free_port,
     git_commit,
@@ -55,8 +55,11 @@ from bench.common import (
     percentile,
     raise_nofile_limit,
     scrape,
+    seconds_ms,
+    split,
     stop_process,
     summarize,
+    wait_until_zero,
     write_docs,
 )
 from captionist_broadcaster.settings import BroadcasterSettings
@@ -79,12 +82,6 @@ SEGMENT_TEXT = (
 
 # ---------------------------------------------------------------------------------------------
 # Shared helpers
-
-
-def emit(message: dict[str, Any]) -> None:
-    """Write one JSON line to stdout (the worker's channel to the orchestrator)."""
-    sys.stdout.write(json.dumps(message, separators=(",", ":")) + "\n")
-    sys.stdout.flush()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -365,57 +362,6 @@ def run_worker(config_json: str) -> None:
 # Orchestrator side: processes, /proc, /metrics
 
 
-class WorkerProcess:
-    """A client worker process seen from the orchestrator: JSON lines both ways."""
-
-    def __init__(self, index: int, config: WorkerConfig, log: IO[bytes]) -> None:
-        self.index = index
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bench.fanout", "--worker", config.to_json()],
-            cwd=ROOT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=log,
-        )
-        self._lines: queue.Queue[dict[str, Any] | None] = queue.Queue()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            with contextlib.suppress(json.JSONDecodeError):
-                self._lines.put(json.loads(line))
-        self._lines.put(None)
-
-    def send(self, command: dict[str, Any]) -> None:
-        """Send one command line."""
-        assert self.process.stdin is not None
-        self.process.stdin.write(json.dumps(command).encode() + b"\n")
-        self.process.stdin.flush()
-
-    def expect(self, event: str, timeout: float) -> dict[str, Any]:
-        """The next message, which must be ``event``, within ``timeout`` seconds."""
-        try:
-            message = self._lines.get(timeout=timeout)
-        except queue.Empty:
-            raise TimeoutError(
-                f"client {self.index}: no {event!r} within {timeout:.0f} s"
-            ) from None
-        if message is None:
-            raise RuntimeError(f"client {self.index} exited ({self.process.poll()}) before {event}")
-        if message.get("event") != event:
-            raise RuntimeError(f"client {self.index}: expected {event!r}, got {message}")
-        return message
-
-    def stop(self, timeout: float = 20) -> None:
-        """Let it close its websockets and exit; kill it if it does not."""
-        with contextlib.suppress(OSError, ValueError):
-            if self.process.stdin is not None:
-                self.process.stdin.close()
-        stop_process(self.process, timeout)
-
-
 # The broadcaster's entry point, timing the garbage collector's pauses (to argv[1] + ".gc.json")
 # and, when argv[2] is "cprofile", profiling it (to argv[1]). Both are written on graceful shutdown.
 INSTRUMENTED_BROADCASTER = """
@@ -581,11 +527,6 @@ def inject(
     )
 
 
-def split(total: int, parts: int) -> list[int]:
-    """``total`` spread as evenly as possible over ``parts``."""
-    return [total // parts + (1 if index < total % parts else 0) for index in range(parts)]
-
-
 def run_phase(
     stack: Stack, args: argparse.Namespace, listeners: int, client_log: IO[bytes]
 ) -> dict[str, Any]:
@@ -611,7 +552,7 @@ def run_phase(
             handshake_timeout=30,
             max_seconds=max_seconds,
         )
-        stack.workers.append(WorkerProcess(index, config, client_log))
+        stack.workers.append(WorkerProcess("bench.fanout", index, config.to_json(), client_log))
     broadcaster_pid = stack.broadcaster.pid
     cpu_before_connect = cpu_seconds(broadcaster_pid)
     connect_started = time.monotonic()
@@ -655,7 +596,12 @@ def run_phase(
     for worker in stack.workers:
         worker.stop()
     stack.workers.clear()
-    wait_for_listeners_gone(stack.port, 60)
+    wait_until_zero(
+        stack.port,
+        "captionist_broadcaster_listeners",
+        "listeners still open on the broadcaster",
+        60,
+    )
 
     main_lags: list[float] = []
     totals = dict.fromkeys(
@@ -726,20 +672,20 @@ def run_phase(
             "rss_mib_peak": round(hwm, 1),
             "queries_per_second": round(polls / window, 2),
             "queries_per_second_expected": round(feeds / poll_interval, 2),
-            "poll_ms_mean": _ms(
+            "poll_ms_mean": seconds_ms(
                 histogram_mean(metrics_before, metrics_end, "captionist_broadcaster_poll_seconds")
             ),
-            "poll_ms_p99_bucket": _ms(
+            "poll_ms_p99_bucket": seconds_ms(
                 histogram_bound(
                     metrics_before, metrics_end, "captionist_broadcaster_poll_seconds", 0.99
                 )
             ),
-            "server_lag_ms_mean": _ms(
+            "server_lag_ms_mean": seconds_ms(
                 histogram_mean(
                     metrics_before, metrics_end, "captionist_broadcaster_delivery_lag_seconds"
                 )
             ),
-            "server_lag_ms_p99_bucket": _ms(
+            "server_lag_ms_p99_bucket": seconds_ms(
                 histogram_bound(
                     metrics_before,
                     metrics_end,
@@ -760,20 +706,6 @@ def run_phase(
             for key, value in summarize(put_ms).items()
         },
     }
-
-
-def _ms(seconds: float | None) -> float | None:
-    return None if seconds is None else round(seconds * 1000, 1)
-
-
-def wait_for_listeners_gone(port: int, timeout: float) -> None:
-    """Wait (bounded) until the broadcaster has no listener left, so phases don't overlap."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if metric(scrape(port), "captionist_broadcaster_listeners") == 0:
-            return
-        time.sleep(0.2)
-    print("  warning: listeners still open on the broadcaster after the phase", flush=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -974,17 +906,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; returns the process exit status."""
     args = parse_args(argv)
     if args.worker is not None:
         run_worker(args.worker)
         return 0
-    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGTERM, exit_on_signal)
     limit = raise_nofile_limit()
     needed = max(args.listener_counts) + args.other_conversations * args.other_listeners + 200
     if needed > limit:

@@ -25,7 +25,6 @@ import datetime
 import json
 import math
 import os
-import queue
 import shutil
 import signal
 import subprocess
@@ -36,31 +35,37 @@ import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import IO, Any
 
 import aiohttp
 from aiohttp import WSMsgType, web
 
 from bench.common import (
-    CLK_TCK,
     DOCS,
     HOST,
     RESULTS_DIR,
     ROOT,
+    WorkerProcess,
     cpu_seconds,
+    emit,
+    exit_on_signal,
     fmt,
     free_port,
     git_commit,
     histogram_mean,
     machine,
+    machine_busy_seconds,
     memory_mib,
     metric,
     percentile,
     raise_nofile_limit,
     scrape,
+    seconds_ms,
+    split,
     stop_process,
     summarize,
+    user_system_seconds,
+    wait_until_zero,
     write_docs,
 )
 from captionist_core.aws import sync_client
@@ -81,12 +86,6 @@ CHUNK_BYTES = SAMPLE_RATE * 2 * CHUNK_MS // 1000
 STAMP_MARK = " @"  # the upstream appends " @<epoch ms>" to every result's text
 STAMP_SLOT = b" @@stamp@@"  # where, filled in as the result is sent
 WORD_SECONDS = 0.3
-
-
-def emit(message: dict[str, Any]) -> None:
-    """Write one JSON line to stdout (a child's channel to the orchestrator)."""
-    sys.stdout.write(json.dumps(message, separators=(",", ":")) + "\n")
-    sys.stdout.flush()
 
 
 def tone_chunk() -> bytes:
@@ -563,57 +562,6 @@ def run_worker(config_json: str) -> None:
 # Orchestrator side: processes, /proc, /metrics
 
 
-class WorkerProcess:
-    """A client worker process seen from the orchestrator: JSON lines both ways."""
-
-    def __init__(self, index: int, config: WorkerConfig, log: IO[bytes]) -> None:
-        self.index = index
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bench.ingest", "--worker", config.to_json()],
-            cwd=ROOT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=log,
-        )
-        self._lines: queue.Queue[dict[str, Any] | None] = queue.Queue()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            with contextlib.suppress(json.JSONDecodeError):
-                self._lines.put(json.loads(line))
-        self._lines.put(None)
-
-    def send(self, command: dict[str, Any]) -> None:
-        """Send one command line."""
-        assert self.process.stdin is not None
-        self.process.stdin.write(json.dumps(command).encode() + b"\n")
-        self.process.stdin.flush()
-
-    def expect(self, event: str, timeout: float) -> dict[str, Any]:
-        """The next message, which must be ``event``, within ``timeout`` seconds."""
-        try:
-            message = self._lines.get(timeout=timeout)
-        except queue.Empty:
-            raise TimeoutError(
-                f"client {self.index}: no {event!r} within {timeout:.0f} s"
-            ) from None
-        if message is None:
-            raise RuntimeError(f"client {self.index} exited ({self.process.poll()}) before {event}")
-        if message.get("event") != event:
-            raise RuntimeError(f"client {self.index}: expected {event!r}, got {message}")
-        return message
-
-    def stop(self, timeout: float = 20) -> None:
-        """Let it close its websockets and exit; kill it if it does not."""
-        with contextlib.suppress(OSError, ValueError):
-            if self.process.stdin is not None:
-                self.process.stdin.close()
-        stop_process(self.process, timeout)
-
-
 class HealthProbe:
     """Times ingest's healthcheck every ``period`` seconds: how late its event loop answers."""
 
@@ -827,24 +775,6 @@ def stop_ingest(stack: Stack) -> None:
         stack.ingest = None
 
 
-def user_system_seconds(pid: int) -> tuple[float, float]:
-    """User and system CPU seconds of ``pid`` so far (from /proc/<pid>/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
-
-
-def machine_busy_seconds() -> float:
-    """CPU seconds the whole machine spent busy so far (all cores, from /proc/stat)."""
-    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = fields[3] + fields[4]  # idle + iowait
-    return (sum(fields[:8]) - idle) / CLK_TCK
-
-
-def split(total: int, parts: int) -> list[int]:
-    """``total`` spread as evenly as possible over ``parts``."""
-    return [total // parts + (1 if index < total % parts else 0) for index in range(parts)]
-
-
 def run_phase(
     stack: Stack, args: argparse.Namespace, streams: int, client_log: IO[bytes]
 ) -> dict[str, Any]:
@@ -867,7 +797,7 @@ def run_phase(
             drain_timeout=args.drain_timeout,
             max_seconds=max_seconds,
         )
-        stack.workers.append(WorkerProcess(index, config, client_log))
+        stack.workers.append(WorkerProcess("bench.ingest", index, config.to_json(), client_log))
     pid = stack.ingest.pid
     pids = {
         "ingest": [pid],
@@ -915,7 +845,12 @@ def run_phase(
     for worker in stack.workers:
         worker.stop()
     stack.workers.clear()
-    wait_for_sessions_gone(stack.port, args.drain_timeout + 30)
+    wait_until_zero(
+        stack.port,
+        "captionist_ingest_sessions_active",
+        "sessions still active on ingest",
+        args.drain_timeout + 30,
+    )
     metrics_end = scrape(stack.port)
     upstream_after = stack.upstream_stats()
     consumed_deadline = time.monotonic() + 30
@@ -998,7 +933,7 @@ def run_phase(
             "audio_seconds_per_second": rate("captionist_ingest_audio_seconds_total"),
             "partials_per_second": rate("captionist_ingest_partials_total"),
             "finals_per_second": rate("captionist_ingest_finals_total"),
-            "sqs_send_ms_mean": _ms(
+            "sqs_send_ms_mean": seconds_ms(
                 histogram_mean(metrics_before, metrics_after, "captionist_ingest_sqs_send_seconds")
             ),
             "sqs_send_retries": metric(metrics_end, "captionist_ingest_sqs_send_retries_total")
@@ -1025,20 +960,6 @@ def _merge(dicts: Any) -> dict[str, int]:
         for key, value in counts.items():
             merged[key] = merged.get(key, 0) + int(value)
     return merged
-
-
-def _ms(seconds: float | None) -> float | None:
-    return None if seconds is None else round(seconds * 1000, 1)
-
-
-def wait_for_sessions_gone(port: int, timeout: float) -> None:
-    """Wait (bounded) until ingest has no session left, so phases don't overlap."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if metric(scrape(port), "captionist_ingest_sessions_active") == 0:
-            return
-        time.sleep(0.2)
-    print("  warning: sessions still active on ingest after the phase", flush=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1338,10 +1259,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; returns the process exit status."""
     args = parse_args(argv)
@@ -1351,7 +1268,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.upstream is not None:
         run_upstream(args.upstream)
         return 0
-    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGTERM, exit_on_signal)
     limit = raise_nofile_limit()
     needed = 2 * max([*args.stream_counts, args.extend_to]) + 200
     if needed > limit:

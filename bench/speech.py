@@ -39,24 +39,24 @@ import typing
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import aiohttp
 import numpy as np
 
 from bench.common import (
-    CLK_TCK,
     DOCS,
     HOST,
     RESULTS_DIR,
     ROOT,
     cpu_seconds,
+    exit_on_signal,
     fmt,
     free_port,
     git_commit,
     histogram_mean,
     machine,
+    machine_busy_seconds,
     memory_mib,
     scrape,
     summarize,
@@ -518,13 +518,6 @@ def _per_stream(cpu: dict[str, float], audio: float) -> dict[str, float]:
         for name, value in cpu.items()
         if name in PROCESSES and audio > 0
     }
-
-
-def machine_busy_seconds() -> float:
-    """CPU seconds all processes of the machine have used since boot, over every core."""
-    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[:8])
-    return (user + nice + system + irq + softirq + steal) / CLK_TCK
 
 
 def wait_for_quiet(limit: float, budget: float) -> float:
@@ -1008,14 +1001,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; returns the process exit status."""
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGTERM, exit_on_signal)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     name = "speech" if args.docs else ("speech-quick" if args.quick else "speech-adhoc")
