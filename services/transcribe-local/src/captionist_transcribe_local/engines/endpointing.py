@@ -14,14 +14,20 @@ utterance before that, and drop an utterance that never gets there.
 from __future__ import annotations
 
 import collections
-from collections.abc import Iterator
+from abc import abstractmethod
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
 import pocketsphinx
 
-from captionist_transcribe_local.engines.base import BYTES_PER_SECOND, SAMPLE_RATE
+from captionist_transcribe_local.engines.base import (
+    BYTES_PER_SECOND,
+    SAMPLE_RATE,
+    Output,
+    Recognizer,
+)
 
 # Spectral flatness of a frame (1 for white noise, near 0 for a tone): speech frames measured
 # here stay below 0.34 (95 % below 0.17), white noise frames are 0.51-0.65.
@@ -180,3 +186,60 @@ class Endpointing:
         self._start = None
         self._voiced_frames = 0
         return end
+
+
+class UtteranceRecognizer(Recognizer):
+    """A recognizer over the utterances :class:`Endpointing` finds.
+
+    Subclasses say what happens as an utterance starts, with each piece of its audio, at its end
+    (voiced) or when it turns out to be noise, and which partials an open, voiced utterance
+    shows after each chunk of audio.
+    """
+
+    def __init__(self, endpointing: Endpointing) -> None:
+        """Recognize the utterances ``endpointing`` finds."""
+        self._endpointing = endpointing
+
+    def accept(self, pcm16k: bytes) -> list[Output]:
+        """Handle the utterances in ``pcm16k``; then the open utterance's partials, if voiced."""
+        outputs = self._handle(self._endpointing.accept(pcm16k))
+        if self._endpointing.in_utterance and self._endpointing.voiced:
+            outputs.extend(self._partials())
+        return outputs
+
+    def finish(self) -> list[Output]:
+        """End the utterance still open at the end of the stream."""
+        return self._handle(self._endpointing.finish())
+
+    def _handle(self, events: Iterable[Event]) -> list[Output]:
+        outputs: list[Output] = []
+        for event in events:
+            if isinstance(event, Speech):
+                if event.first:
+                    self._start_utterance(event.start)
+                self._feed(event)
+            elif event.voiced:
+                outputs.extend(self._end_utterance(event.at))
+            else:
+                self._drop_utterance()  # noise: nothing was shown, nothing is said
+        return outputs
+
+    @abstractmethod
+    def _start_utterance(self, start: float) -> None:
+        """An utterance begins at ``start`` (stream seconds)."""
+
+    @abstractmethod
+    def _feed(self, speech: Speech) -> None:
+        """The open utterance's next audio."""
+
+    @abstractmethod
+    def _end_utterance(self, at: float) -> list[Output]:
+        """The open, voiced utterance ended (decided at ``at``): its final, if any."""
+
+    @abstractmethod
+    def _drop_utterance(self) -> None:
+        """The open utterance ended without voice: forget it."""
+
+    @abstractmethod
+    def _partials(self) -> list[Output]:
+        """What to show of the open, voiced utterance now."""

