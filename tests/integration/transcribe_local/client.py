@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Final
 
 import aiohttp
@@ -18,12 +16,7 @@ from yarl import URL
 from captionist_core.eventstream import audio_event, decode
 from captionist_core.transcribe_url import presign
 
-TEST_DATA: Final = Path("/usr/share/pocketsphinx/test/data")
-GOFORWARD: Final = TEST_DATA / "goforward.raw"
-LIBRIVOX: Final = TEST_DATA / "librivox"
 CREDENTIALS: Final = Credentials("local", "local")
-
-_NUMBERS: Final = {"10": "ten", "1": "one", "2": "two", "3": "three", "4": "four", "5": "five"}
 
 
 def stream_url(
@@ -49,26 +42,6 @@ def resample(pcm: bytes, from_rate: int, to_rate: int) -> bytes:
     """s16le mono audio at another rate (soxr, as a client would)."""
     samples = np.frombuffer(pcm, dtype="<i2")
     return bytes(soxr.resample(samples, from_rate, to_rate).astype("<i2").tobytes())
-
-
-def normalize(text: str) -> list[str]:
-    """Lowercase words without punctuation, digits spelled out."""
-    words = re.sub(r"[^a-z0-9' ]", " ", text.lower()).split()
-    return [_NUMBERS.get(word, word) for word in words]
-
-
-def word_error_rate(reference: str, hypothesis: str) -> float:
-    """Levenshtein distance over words, divided by the reference's length."""
-    ref, hyp = normalize(reference), normalize(hypothesis)
-    previous = list(range(len(hyp) + 1))
-    for i, ref_word in enumerate(ref, 1):
-        current = [i]
-        for j, hyp_word in enumerate(hyp, 1):
-            current.append(
-                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref_word != hyp_word))
-            )
-        previous = current
-    return previous[-1] / max(len(ref), 1)
 
 
 @dataclass

@@ -10,8 +10,8 @@ from botocore.credentials import Credentials
 from yarl import URL
 
 from captionist_core.eventstream import audio_event, event_message
+from captionist_dev.speech import GOFORWARD
 from tests.integration.transcribe_local.client import (
-    GOFORWARD,
     receive_all,
     stream_url,
 )
