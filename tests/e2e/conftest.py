@@ -1,13 +1,25 @@
-"""The browser tier: the whole stack from `captionist-dev run`, and headless Chromium (Debian's)."""
+"""The browser tier: the whole stack from `captionist-dev run`, and headless Chromium (Debian's).
+
+A speaking browser's microphone is Chromium's fake capture device playing a WAV of real speech
+(the LibriVox clips of pocketsphinx-testdata), at real-time pace, from the moment the page opens
+the microphone. Screenshots go to ``test-artifacts/e2e/`` (``CAPTIONIST_TEST_ARTIFACTS``) for a
+person to look at.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import os
+import wave
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, async_playwright
 
+from captionist_dev.settings import REPO_ROOT
+from captionist_dev.speech import SAMPLE_RATE, Clip, librivox_clips, silence
 from tests.integration.dev.stack_process import StackProcess, shared_stack, stop_shared_stack
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -21,6 +33,59 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+# Chromium grants the microphone without asking and feeds it from a file.
+FAKE_MICROPHONE_ARGS = [
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+]
+# The fake device starts playing when the page opens the microphone: a little silence first.
+LEAD_IN_SECONDS = 0.7
+GAP_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Speech:
+    """A WAV file of clips said one after another, and what was said."""
+
+    path: Path
+    clips: list[Clip]
+
+    @property
+    def seconds(self) -> float:
+        """How long the file plays."""
+        with wave.open(str(self.path)) as wav:
+            return float(wav.getnframes() / wav.getframerate())
+
+    @property
+    def references(self) -> list[str]:
+        """The reference transcript of each clip."""
+        return [clip.text for clip in self.clips]
+
+
+@pytest.fixture(scope="session")
+def speech(tmp_path_factory: pytest.TempPathFactory) -> Speech:
+    """The five LibriVox clips, 1 s apart, as one 16 kHz WAV (about 30 s)."""
+    clips = librivox_clips()
+    pcm = silence(LEAD_IN_SECONDS) + b"".join(clip.pcm + silence(GAP_SECONDS) for clip in clips)
+    path = tmp_path_factory.mktemp("speech") / "librivox.wav"
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(SAMPLE_RATE)
+        wav.writeframes(pcm + silence(1.0))
+    return Speech(path, clips)
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Where screenshots go: kept after the run, never committed."""
+    root = Path(os.environ.get("CAPTIONIST_TEST_ARTIFACTS", REPO_ROOT / "test-artifacts"))
+    folder = root / "e2e"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture(scope="session")
@@ -45,12 +110,37 @@ def chromium() -> Path:
     return CHROMIUM
 
 
+LaunchBrowser = Callable[..., AbstractAsyncContextManager[Browser]]
+
+
 @pytest.fixture
-async def browser(chromium: Path) -> AsyncIterator[Browser]:
-    """Headless Chromium driven by playwright."""
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=str(chromium), args=CHROMIUM_ARGS
-        )
+def launch(chromium: Path) -> LaunchBrowser:
+    """Starts headless Chromium with extra command-line flags (e.g. a fake microphone)."""
+
+    @asynccontextmanager
+    async def launched(*extra: str) -> AsyncIterator[Browser]:
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(
+                executable_path=str(chromium), args=[*CHROMIUM_ARGS, *extra]
+            )
+            try:
+                yield browser
+            finally:
+                await browser.close()
+
+    return launched
+
+
+@pytest.fixture
+async def browser(launch: LaunchBrowser) -> AsyncIterator[Browser]:
+    """Headless Chromium driven by playwright, with no microphone."""
+    async with launch() as launched:
         yield launched
-        await launched.close()
+
+
+@pytest.fixture
+async def speaking_browser(launch: LaunchBrowser, speech: Speech) -> AsyncIterator[Browser]:
+    """Headless Chromium whose microphone says ``speech``."""
+    fake_file = f"--use-file-for-fake-audio-capture={speech.path}%noloop"
+    async with launch(*FAKE_MICROPHONE_ARGS, fake_file) as launched:
+        yield launched

@@ -15,7 +15,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         prog="captionist-dev", description="Captionist on one machine."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser(
+    run = commands.add_parser(
         "run",
         help="start the AWS emulator, every service and the gateway; Ctrl-C stops them",
         description=(
@@ -25,10 +25,21 @@ def main(argv: Sequence[str] | None = None) -> None:
             " set AWS_ENDPOINT_URL to use an emulator that is already running (e.g. LocalStack)."
         ),
     )
+    run.add_argument(
+        "--without",
+        action="append",
+        default=[],
+        choices=stack.APP_SERVICE_NAMES,
+        metavar="SERVICE",
+        help=(
+            "do not start SERVICE (one of: %(choices)s; repeatable): run it yourself on its"
+            " port, e.g. in a debugger or to stop and restart it"
+        ),
+    )
     commands.add_parser("gateway", help="run the gateway alone (CAPTIONIST_GATEWAY_* settings)")
     arguments = parser.parse_args(argv)
     if arguments.command == "run":
-        sys.exit(stack.run())
+        sys.exit(stack.run(without=arguments.without))
     gateway.main()
 
 

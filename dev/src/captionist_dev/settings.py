@@ -14,9 +14,8 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 def default_web_root() -> Path:
-    """The built web app (``web/dist``) when there is one, else the static ``web/public``."""
-    built = REPO_ROOT / "web" / "dist"
-    return built if built.is_dir() else REPO_ROOT / "web" / "public"
+    """The built web app, ``web/dist`` (``make run`` and ``make web`` build it)."""
+    return REPO_ROOT / "web" / "dist"
 
 
 class GatewaySettings(CaptionistSettings):

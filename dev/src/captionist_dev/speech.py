@@ -30,6 +30,11 @@ LIBRIVOX: Final = TEST_DATA / "librivox"
 GOFORWARD: Final = TEST_DATA / "goforward.raw"
 GOFORWARD_TEXT: Final = "go forward ten meters"
 SAMPLE_RATE: Final = 16_000
+# The word error rate the tests accept from each engine, by source. The default engine's accuracy
+# measured here (docs/benchmarks.md), with headroom for how the endpointer happens to cut the
+# audio: hybrid gets 4-7 % on the LibriVox clips (the goal is 8 %) and 13-19 % on espeak's robotic
+# voice ("back of the room" heard as "back on the room").
+MAX_WER: Final = {"hybrid": {"librivox": 0.08, "espeak": 0.25}}
 
 # Sentences for espeak-ng: everyday words, numbers, a question; each makes one utterance.
 ESPEAK_SENTENCES: Final = (
@@ -80,10 +85,27 @@ def _spell(number: str) -> str:
     return str(num2words(float(number) if "." in number else int(number)))
 
 
+def split_compounds(hypothesis: str, reference: str) -> str:
+    """``hypothesis`` with each closed compound the reference writes apart split the same way.
+
+    "coldhearted" and "cold hearted" (or "cold-hearted") are one spelling choice, not two errors.
+    """
+    vocabulary = set(reference.split())
+    words = []
+    for word in hypothesis.split():
+        if word not in vocabulary:
+            for cut in range(2, len(word) - 1):
+                if word[:cut] in vocabulary and word[cut:] in vocabulary:
+                    word = f"{word[:cut]} {word[cut:]}"
+                    break
+        words.append(word)
+    return " ".join(words)
+
+
 def word_error_rate(references: list[str], hypotheses: list[str]) -> float:
     """WER of the hypotheses against the references, over all their words together."""
     reference = normalize(" ".join(references))
-    hypothesis = normalize(" ".join(hypotheses))
+    hypothesis = split_compounds(normalize(" ".join(hypotheses)), reference)
     if not reference:
         raise ValueError("references hold no words")
     return float(jiwer.wer(reference, hypothesis)) if hypothesis else 1.0

@@ -22,7 +22,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import IO, TypeVar
@@ -73,6 +73,9 @@ class Service:
     # Output lines matching this are not shown (e.g. one access-log line per AWS call).
     hidden_lines: re.Pattern[str] | None = None
 
+
+# What ``captionist-dev run --without`` accepts: the names app_services gives.
+APP_SERVICE_NAMES = ("transcribe", "ingest", "processor", "broadcaster", "gateway")
 
 # The key pair ingest signs with and transcribe-local checks; the emulator accepts any.
 LOCAL_TRANSCRIBE_CREDENTIALS = {
@@ -229,10 +232,13 @@ class Stack:
         settings: StackSettings,
         out: IO[str] | None = None,
         services: Sequence[Service] | None = None,
+        without: Collection[str] = (),
     ) -> None:
         self.settings = settings
         # The processes besides the emulator; app_services(settings) unless given.
         self.services = list(services) if services is not None else None
+        # Services someone runs by hand on their usual port (in a debugger, or to restart them).
+        self.without = frozenset(without)
         self.out = out if out is not None else sys.stdout
         self.tty = self.out.isatty()
         self.processes: dict[str, asyncio.subprocess.Process] = {}
@@ -340,6 +346,7 @@ class Stack:
         settings = self.settings
         external = settings.aws_endpoint_url
         services = self.services if self.services is not None else app_services(settings)
+        services = [service for service in services if service.name not in self.without]
         emulator = None if external else emulator_service(settings)
         check_ports(settings.host, [*([emulator] if emulator else []), *services])
         env = self._environment()
@@ -467,6 +474,11 @@ class Stack:
         rows = [(service.name, f"http://{host}:{service.port}", service.role) for service in shown]
         if settings.aws_endpoint_url:
             rows.append(("AWS", settings.aws_endpoint_url, "external endpoint (AWS_ENDPOINT_URL)"))
+        for service in app_services(settings):
+            if service.name in self.without:
+                rows.append(
+                    (service.name, f"http://{host}:{service.port}", "not started: yours to run")
+                )
         url = f"http://{host}:{settings.gateway_port}"
         lines = [
             "",
@@ -524,12 +536,16 @@ def _signal_group(process: asyncio.subprocess.Process, signum: int) -> None:
         os.killpg(process.pid, signum)
 
 
-def run(out: IO[str] | None = None) -> int:
-    """``captionist-dev run``: the whole stack in the foreground; returns the exit code."""
+def run(out: IO[str] | None = None, without: Collection[str] = ()) -> int:
+    """``captionist-dev run``: the whole stack in the foreground; returns the exit code.
+
+    ``without`` names services (``ingest``, ``broadcaster``, ...) not to start: the rest is
+    configured to find them on their usual ports, where a developer runs them by hand.
+    """
     try:
         settings = StackSettings()
     except ValidationError as error:
         print(f"captionist-dev: invalid settings in the environment:\n{error}", file=sys.stderr)
         return 2
-    stack = Stack(settings, out)
+    stack = Stack(settings, out, without=without)
     return asyncio.run(stack.run())

@@ -34,6 +34,10 @@ async def serve_web_app(request: web.Request) -> web.StreamResponse:
     root = request.app[SETTINGS].web_root
     file = web_app_file(root, request.match_info["path"])
     if file is None:
-        return json_error(404, "web_app_missing", f"No web app in {root} (no index.html)")
+        return json_error(
+            404,
+            "web_app_missing",
+            f"No web app in {root} (no index.html): build it with `make web`",
+        )
     # Local files change while developing: browsers revalidate instead of caching.
     return web.FileResponse(file, headers={"Cache-Control": "no-cache"})

@@ -33,6 +33,7 @@ class StackProcess:
     """A running ``captionist-dev run`` and where its parts listen."""
 
     process: subprocess.Popen[str]
+    env: dict[str, str]
     gateway_port: int
     broadcaster_port: int
     processor_port: int
@@ -117,12 +118,16 @@ def _read_output(stack: StackProcess) -> None:
     stack.ready.set()  # the supervisor exited: nobody waits for a banner that will not come
 
 
-def start_stack() -> StackProcess:
-    """Start ``captionist-dev run`` on free ports and return once its banner is printed."""
+def start_stack(without: tuple[str, ...] = ()) -> StackProcess:
+    """Start ``captionist-dev run`` on free ports and return once its banner is printed.
+
+    ``without``: services not to start (``--without``); the test runs them on their ports.
+    """
     names = ("emulator", "gateway", "broadcaster", "processor", "ingest", "transcribe")
     ports = {name: free_port() for name in names}
     env, settings = _environment(ports)
     command = [str(Path(sys.executable).parent / "captionist-dev"), "run"]
+    command += [f"--without={name}" for name in without]
     process = subprocess.Popen(
         command,
         stdin=subprocess.DEVNULL,
@@ -133,6 +138,7 @@ def start_stack() -> StackProcess:
     )
     stack = StackProcess(
         process=process,
+        env=env,
         gateway_port=ports["gateway"],
         broadcaster_port=ports["broadcaster"],
         processor_port=ports["processor"],

@@ -19,6 +19,7 @@ import pytest
 
 from captionist_dev.speech import (
     ESPEAK_SENTENCES,
+    MAX_WER,
     Clip,
     espeak_clip,
     librivox_clips,
@@ -30,10 +31,6 @@ from tests.integration.dev.stack_process import StackProcess
 
 CHUNK_SECONDS: Final = 0.1
 CHUNK: Final = int(CHUNK_SECONDS * 32_000)
-# The default engine's accuracy measured here (docs/benchmarks.md), with headroom for how the
-# endpointer happens to cut the audio: hybrid gets 4-7 % on the LibriVox clips (the goal is 8 %)
-# and 13-19 % on espeak's robotic voice ("back of the room" heard as "back on the room").
-MAX_WER: Final = {"hybrid": {"librivox": 0.08, "espeak": 0.25}}
 
 
 @pytest.fixture(autouse=True)

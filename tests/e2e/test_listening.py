@@ -1,4 +1,4 @@
-"""The placeholder web app in a real browser, served by the gateway of a real stack.
+"""Following a conversation in the web app, in a real browser, through a real stack.
 
 Segments go into the SQS queue as the ingest would send them; the page must show each one once,
 in cursor order, and resume where it was after losing its connection.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -16,6 +17,7 @@ from playwright.async_api import Browser, Page, WebSocketRoute, expect
 
 from captionist_core.aws import sync_client
 from captionist_core.segment import Segment
+from tests.e2e.pages import LISTENER_STATUS, shown, shown_cursors, states, watch_states
 from tests.integration.dev.stack_process import StackProcess
 from tests.segments import make_segment, now_ms
 
@@ -51,14 +53,6 @@ def conversation_segments(conversation: str, *texts: str, first: int = 0) -> lis
     ]
 
 
-async def shown(page: Page) -> list[tuple[str, str]]:
-    """(speaker, text) of every segment on the page, top to bottom."""
-    items = page.locator("#segments li.segment")
-    speakers = await items.locator(".speaker").all_text_contents()
-    texts = await items.locator(".text").all_text_contents()
-    return list(zip(speakers, texts, strict=True))
-
-
 async def open_page(browser: Browser) -> tuple[Page, list[str]]:
     """A new page, and the list its uncaught script errors are collected in."""
     page = await browser.new_page()
@@ -70,20 +64,22 @@ async def open_page(browser: Browser) -> tuple[Page, list[str]]:
 async def test_segments_appear_in_order_exactly_once(
     stack: StackProcess, browser: Browser, queue: Callable[..., None]
 ) -> None:
-    """GIVEN the web app, where a user enters a conversation in the form
+    """GIVEN the web app's home page, where a user pastes a shared link to join
     WHEN three segments of that conversation are queued
     THEN the page shows each one once, speaker and text, in cursor order."""
     conversation = f"e2e{now_ms()}"
     page, errors = await open_page(browser)
     await page.goto(stack.gateway_url + "/")
     await expect(page).to_have_title("Captionist")
-    await expect(page.locator("#status")).to_have_attribute("data-state", "idle")
-    await page.fill("#conversation-input", conversation)
-    await page.click("#follow-button")
-    await expect(page.locator("#status")).to_have_attribute(
+    await page.get_by_label("Shared link or conversation id").fill(
+        f"{stack.gateway_url}/?conversation={conversation}"
+    )
+    await page.get_by_role("button", name="Join").click()
+    await expect(page.locator(LISTENER_STATUS)).to_have_attribute(
         "data-state", "live", timeout=TIMEOUT_MS
     )
     assert parse_qs(urlsplit(page.url).query) == {"conversation": [conversation]}
+    await expect(page).to_have_title(f"{conversation} · Captionist")
 
     segments = conversation_segments(conversation, "first words", "a reply", "and a third")
     queue(*segments)
@@ -92,9 +88,7 @@ async def test_segments_appear_in_order_exactly_once(
     await expect(items).to_have_count(3, timeout=TIMEOUT_MS)
     await asyncio.sleep(0.3)  # anything delivered twice would show up by now
     assert await shown(page) == [(s.speaker, s.text) for s in segments]
-    assert await items.evaluate_all("items => items.map(item => item.dataset.cursor)") == [
-        s.cursor for s in segments
-    ]
+    assert await shown_cursors(page) == [s.cursor for s in segments]
     assert errors == []
 
 
@@ -117,7 +111,7 @@ async def test_reconnection_resumes_after_the_last_segment(
 
     await page.route_web_socket(re.compile(r"/api/stt/connect"), relay)
     await page.goto(f"{stack.gateway_url}/?conversation={conversation}")
-    await expect(page.locator("#status")).to_have_attribute(
+    await expect(page.locator(LISTENER_STATUS)).to_have_attribute(
         "data-state", "live", timeout=TIMEOUT_MS
     )
     before = conversation_segments(conversation, "before the drop", "still before")
@@ -126,12 +120,14 @@ async def test_reconnection_resumes_after_the_last_segment(
     await expect(items).to_have_count(2, timeout=TIMEOUT_MS)
 
     # Closing the page's side closes the gateway's too, as a dropped connection would.
+    await watch_states(page, LISTENER_STATUS)
     await sockets[0].close(code=4000, reason="connection dropped by the test")
     await asyncio.wait_for(reconnected.wait(), TIMEOUT_MS / 1000)
-    await expect(page.locator("#status")).to_have_attribute(
+    await expect(page.locator(LISTENER_STATUS)).to_have_attribute(
         "data-state", "live", timeout=TIMEOUT_MS
     )
     assert len(sockets) == 2
+    assert await states(page, LISTENER_STATUS) == ["live", "reconnecting", "live"]
     query = parse_qs(urlsplit(sockets[1].url).query)
     assert query == {"conversation": [conversation], "since": [before[-1].cursor]}
 
@@ -141,3 +137,75 @@ async def test_reconnection_resumes_after_the_last_segment(
     await asyncio.sleep(0.3)
     assert await shown(page) == [(s.speaker, s.text) for s in [*before, *after]]
     assert errors == []
+
+
+async def at_bottom(page: Page) -> bool:
+    """Whether the transcript is scrolled to its newest caption."""
+    result: bool = await page.locator(".transcript-scroll").evaluate(
+        "e => e.scrollHeight - e.scrollTop - e.clientHeight < 2"
+    )
+    return result
+
+
+async def test_the_transcript_follows_new_captions_until_the_reader_scrolls_up(
+    stack: StackProcess, browser: Browser, queue: Callable[..., None]
+) -> None:
+    """GIVEN a long conversation on a short screen, followed at the newest caption
+    WHEN the reader scrolls up to read, and a new caption lands
+    THEN the view stays where the reader is and offers a jump to the newest captions, which
+    brings the view back to following."""
+    conversation = f"e2e{now_ms()}s"
+    context = await browser.new_context(viewport={"width": 900, "height": 500})
+    page = await context.new_page()
+    await page.goto(f"{stack.gateway_url}/?conversation={conversation}")
+    await expect(page.locator(LISTENER_STATUS)).to_have_attribute(
+        "data-state", "live", timeout=TIMEOUT_MS
+    )
+    many = conversation_segments(conversation, *(f"sentence number {i} of many" for i in range(30)))
+    queue(*many)
+    items = page.locator("#segments li.segment")
+    await expect(items).to_have_count(30, timeout=TIMEOUT_MS)
+    assert await at_bottom(page)
+
+    await page.locator(".transcript-scroll").evaluate("e => { e.scrollTop = 0; }")
+    queue(*conversation_segments(conversation, "one more", first=40))
+    await expect(items).to_have_count(31, timeout=TIMEOUT_MS)
+    jump = page.get_by_role("button", name="Jump to the newest captions")
+    await expect(jump).to_be_visible()
+    assert await page.locator(".transcript-scroll").evaluate("e => e.scrollTop") == 0
+
+    await jump.click()
+    await expect(jump).to_be_hidden()
+    assert await at_bottom(page)
+    await context.close()
+
+
+async def test_a_phone_sized_screen_shows_everything_and_captions_can_be_enlarged(
+    stack: StackProcess, browser: Browser, queue: Callable[..., None], artifacts: Path
+) -> None:
+    """GIVEN a phone-sized screen following a conversation
+    WHEN the reader raises the caption size with the keyboard
+    THEN nothing overflows sideways, the microphone controls are on the page, the captions are
+    announced politely to screen readers, and they grow."""
+    conversation = f"e2e{now_ms()}p"
+    context = await browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    page = await context.new_page()
+    await page.goto(f"{stack.gateway_url}/?conversation={conversation}")
+    queue(*conversation_segments(conversation, "a caption read on a phone", "and its reply"))
+    await expect(page.locator("#segments li.segment")).to_have_count(2, timeout=TIMEOUT_MS)
+    width = await page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1], width
+    await expect(page.get_by_role("button", name="Start speaking")).to_be_visible()
+    assert await page.locator("#segments").get_attribute("aria-live") == "polite"
+
+    transcript = page.locator(".transcript-scroll")
+    size = "e => parseFloat(getComputedStyle(e).fontSize)"
+    before = await transcript.evaluate(size)
+    await page.get_by_label("Caption size").focus()
+    for _ in range(3):
+        await page.keyboard.press("ArrowRight")
+    assert await transcript.evaluate(size) == before + 6
+    await page.screenshot(path=str(artifacts / "listener-phone.png"), full_page=True)
+    await context.close()

@@ -1,0 +1,23 @@
+/** A value that React components (``useSyncExternalStore``) and plain code can subscribe to. */
+export class Store<T> {
+  private listeners = new Set<() => void>();
+
+  constructor(private value: T) {}
+
+  get = (): T => this.value;
+
+  set(value: T): void {
+    if (Object.is(value, this.value)) return;
+    this.value = value;
+    for (const listener of [...this.listeners]) listener();
+  }
+
+  update(change: (value: T) => T): void {
+    this.set(change(this.value));
+  }
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+}
