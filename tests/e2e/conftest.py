@@ -19,7 +19,14 @@ import pytest
 from playwright.async_api import Browser, async_playwright
 
 from captionist_dev.settings import REPO_ROOT
-from captionist_dev.speech import SAMPLE_RATE, Clip, librivox_clips, silence
+from captionist_dev.speech import (
+    ESPEAK_SENTENCES,
+    SAMPLE_RATE,
+    Clip,
+    espeak_clip,
+    librivox_clips,
+    silence,
+)
 from tests.integration.dev.stack_process import StackProcess, shared_stack, stop_shared_stack
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -60,23 +67,40 @@ class Speech:
             return float(wav.getnframes() / wav.getframerate())
 
     @property
+    def pcm(self) -> bytes:
+        """The samples the file plays (16 kHz s16le mono)."""
+        with wave.open(str(self.path)) as wav:
+            frames: bytes = wav.readframes(wav.getnframes())
+        return frames
+
+    @property
     def references(self) -> list[str]:
         """The reference transcript of each clip."""
         return [clip.text for clip in self.clips]
 
 
-@pytest.fixture(scope="session")
-def speech(tmp_path_factory: pytest.TempPathFactory) -> Speech:
-    """The five LibriVox clips, 1 s apart, as one 16 kHz WAV (about 30 s)."""
-    clips = librivox_clips()
+def write_speech(path: Path, clips: list[Clip]) -> Speech:
+    """``clips`` one after another, ``GAP_SECONDS`` apart, as a 16 kHz WAV at ``path``."""
     pcm = silence(LEAD_IN_SECONDS) + b"".join(clip.pcm + silence(GAP_SECONDS) for clip in clips)
-    path = tmp_path_factory.mktemp("speech") / "librivox.wav"
     with wave.open(str(path), "wb") as wav:
         wav.setnchannels(1)
         wav.setsampwidth(2)
         wav.setframerate(SAMPLE_RATE)
         wav.writeframes(pcm + silence(1.0))
     return Speech(path, clips)
+
+
+@pytest.fixture(scope="session")
+def speech(tmp_path_factory: pytest.TempPathFactory) -> Speech:
+    """The five LibriVox clips (real human voices), 1 s apart (about 30 s)."""
+    return write_speech(tmp_path_factory.mktemp("speech") / "librivox.wav", librivox_clips())
+
+
+@pytest.fixture(scope="session")
+def synthetic_speech(tmp_path_factory: pytest.TempPathFactory) -> Speech:
+    """espeak-ng saying the test sentences, 1 s apart: a second, different voice."""
+    clips = [espeak_clip(sentence) for sentence in ESPEAK_SENTENCES]
+    return write_speech(tmp_path_factory.mktemp("speech") / "espeak.wav", clips)
 
 
 @pytest.fixture(scope="session")
@@ -138,9 +162,13 @@ async def browser(launch: LaunchBrowser) -> AsyncIterator[Browser]:
         yield launched
 
 
+def microphone_saying(speech: Speech) -> list[str]:
+    """Chromium flags for a microphone that says ``speech`` once the page opens it."""
+    return [*FAKE_MICROPHONE_ARGS, f"--use-file-for-fake-audio-capture={speech.path}%noloop"]
+
+
 @pytest.fixture
 async def speaking_browser(launch: LaunchBrowser, speech: Speech) -> AsyncIterator[Browser]:
     """Headless Chromium whose microphone says ``speech``."""
-    fake_file = f"--use-file-for-fake-audio-capture={speech.path}%noloop"
-    async with launch(*FAKE_MICROPHONE_ARGS, fake_file) as launched:
+    async with launch(*microphone_saying(speech)) as launched:
         yield launched

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import sys
 import time
@@ -18,9 +19,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, WebSocketRoute, expect
 
 from captionist_core.web import HEALTHCHECK_PATH
+from captionist_dev.speech import MAX_WER, normalize, word_error_rate
 from tests.e2e.conftest import LaunchBrowser, Speech
 from tests.e2e.pages import LISTENER_STATUS, SPEAKER_STATUS, shown_cursors, states, watch_states
 from tests.e2e.test_speaking import (
@@ -207,3 +209,48 @@ async def test_a_missing_microphone_is_explained(
         "No microphone was found", timeout=TIMEOUT_MS
     )
     await page.screenshot(path=str(artifacts / "no-microphone.png"))
+
+
+async def test_a_dropped_audio_connection_reopens_and_the_speech_goes_on(
+    stack: StackProcess, speaking_browser: Browser, speech: Speech
+) -> None:
+    """GIVEN a person speaking
+    WHEN their audio connection drops mid-conversation
+    THEN the page shows the audio reconnecting, reopens it in the same conversation under the same
+    name by itself, and what they say afterwards is still captioned and stored."""
+    conversation = f"audiodrop{int(time.time() * 1000)}"
+    page = await speaking_browser.new_page()
+    routes: list[WebSocketRoute] = []
+
+    def relay(ws: WebSocketRoute) -> None:
+        ws.connect_to_server()
+        routes.append(ws)
+
+    await page.route_web_socket(re.compile(r"/api/stt/transcribe"), relay)
+    await page.goto(f"{stack.gateway_url}/?conversation={conversation}")
+    started = time.monotonic()
+    await start_speaking(page, "Reader")
+    await watch_states(page, SPEAKER_STATUS)
+    await expect(page.locator("#segments li.segment").first).to_be_visible(timeout=TIMEOUT_MS)
+
+    await routes[0].close(code=1001, reason="connection dropped by the test")
+    await expect(page.locator(SPEAKER_STATUS)).to_have_attribute(
+        "data-state", "live", timeout=TIMEOUT_MS
+    )
+    assert (await states(page, SPEAKER_STATUS))[-3:] == ["live", "reconnecting", "live"]
+    assert len(routes) == 2
+    first, second = (parse_qs(urlsplit(route.url).query) for route in routes)
+    assert first == second
+    assert second["conversation"] == [conversation]
+    assert second["speaker"] == ["Reader"]
+
+    await asyncio.sleep(max(0.0, speech.seconds - (time.monotonic() - started)))
+    await finish_speaking(page)
+    segments = await wait_stored(stack, conversation)
+    await wait_for_segments(page, len(segments))
+    assert await page.get_by_text("could not be sent").count() == 0
+    # The clips said after the drop came through whole: the transcript ends with their words.
+    expected = normalize(" ".join(speech.references[-2:])).split()
+    heard = normalize(" ".join(segment.text for segment in segments)).split()
+    wer = word_error_rate([" ".join(expected)], [" ".join(heard[-len(expected) :])])
+    assert wer <= MAX_WER["hybrid"]["librivox"], (wer, [segment.text for segment in segments])

@@ -2,7 +2,8 @@
 
 A speaker page's microphone says the five LibriVox clips (Chromium's fake capture device at the
 AudioContext's own 44.1 kHz); the page filters and resamples it to 16 kHz in its AudioWorklet,
-streams it to ingest, and shows its own partial captions. A second browser opened from the
+streams it to ingest (the test keeps a copy and compares it with the recording), and shows its
+own partial captions. A second browser opened from the
 shared link follows the conversation through the broadcaster. The words are checked against the
 references, and the exports against what the pages show.
 """
@@ -13,15 +14,17 @@ import asyncio
 import json
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page, WebSocketRoute, expect
 
 from captionist_core.segment import Segment
 from captionist_dev.speech import MAX_WER, normalize, word_error_rate
-from tests.e2e.conftest import Speech
+from tests.e2e.audio import match
+from tests.e2e.conftest import LaunchBrowser, Speech, microphone_saying
 from tests.e2e.pages import LISTENER_STATUS, SPEAKER_STATUS, shown, shown_cursors
 from tests.integration.dev.stack_process import StackProcess
 from tests.segments import stored
@@ -73,6 +76,8 @@ async def test_a_speaker_is_captioned_live_and_every_listener_follows(
     speaker = await speaking_browser.new_page()
     errors: list[str] = []
     speaker.on("pageerror", lambda error: errors.append(str(error)))
+    sent = bytearray()
+    await speaker.route_web_socket(re.compile(r"/api/stt/transcribe"), recording_audio(sent))
     await speaker.goto(stack.gateway_url + "/")
     new = speaker.get_by_role("button", name="New conversation")
     await new.focus()
@@ -101,6 +106,11 @@ async def test_a_speaker_is_captioned_live_and_every_listener_follows(
 
     await asyncio.sleep(max(0.0, speech.seconds - (time.monotonic() - started)))
     await finish_speaking(speaker)
+    # What the AudioWorklet sent is the recording itself: same waveform, same level, at 16 kHz.
+    assert len(sent) / 32_000 >= speech.seconds - 1
+    similarity, level = match(bytes(sent), speech.pcm)
+    assert similarity >= 0.98, similarity
+    assert 0.89 <= level <= 1.12, level  # within 1 dB
 
     segments = await wait_stored(stack, conversation)
     cursors = [segment.cursor for segment in segments]
@@ -112,7 +122,6 @@ async def test_a_speaker_is_captioned_live_and_every_listener_follows(
     said = await shown(listener)
     assert {name for name, _ in said} == {"Reader"}
     wer = word_error_rate(speech.references, [" ".join(text for _, text in said)])
-    print(f"WER {wer:.3f}", said)
     assert wer <= MAX_WER["hybrid"]["librivox"], (wer, said)
     await listener.screenshot(path=str(artifacts / "listener.png"))
 
@@ -135,6 +144,22 @@ async def test_a_speaker_is_captioned_live_and_every_listener_follows(
     assert errors == []
 
 
+def recording_audio(sent: bytearray) -> Callable[[WebSocketRoute], None]:
+    """A websocket route that relays a page's audio socket, keeping a copy of the PCM it sends."""
+
+    def relay(ws: WebSocketRoute) -> None:
+        server = ws.connect_to_server()
+
+        def upstream(message: str | bytes) -> None:
+            if isinstance(message, bytes):
+                sent.extend(message)
+            server.send(message)
+
+        ws.on_message(upstream)
+
+    return relay
+
+
 async def wait_stored(stack: StackProcess, conversation: str) -> list[Segment]:
     """The conversation's segments once the table stops changing (the last final is stored)."""
     deadline = time.monotonic() + SETTLE_SECONDS
@@ -146,3 +171,43 @@ async def wait_stored(stack: StackProcess, conversation: str) -> list[Segment]:
         assert time.monotonic() < deadline, f"nothing settled in {conversation}"
         previous = current
         await asyncio.sleep(1.0)
+
+
+async def test_two_people_speak_at_once_in_one_conversation(
+    stack: StackProcess,
+    speaking_browser: Browser,
+    launch: LaunchBrowser,
+    speech: Speech,
+    synthetic_speech: Speech,
+) -> None:
+    """GIVEN two people in one conversation, each with their own browser and microphone
+    WHEN they speak at the same time
+    THEN both pages show both people's sentences under their names, the same ones in the same
+    order, and each person's words match what they said."""
+    first = await speaking_browser.new_page()
+    await first.goto(stack.gateway_url + "/")
+    await first.get_by_role("button", name="New conversation").click()
+    link = await first.get_by_label("Shareable link").input_value()
+    conversation = parse_qs(urlsplit(link).query)["conversation"][0]
+    async with launch(*microphone_saying(synthetic_speech)) as other_browser:
+        second = await other_browser.new_page()
+        await second.goto(link)
+        started = time.monotonic()
+        await asyncio.gather(start_speaking(first, "Reader"), start_speaking(second, "Voice"))
+        longest = max(speech.seconds, synthetic_speech.seconds)
+        await asyncio.sleep(max(0.0, longest - (time.monotonic() - started)))
+        await asyncio.gather(finish_speaking(first), finish_speaking(second))
+
+        segments = await wait_stored(stack, conversation)
+        cursors = [segment.cursor for segment in segments]
+        for page in (first, second):
+            await wait_for_segments(page, len(segments))
+            assert await shown_cursors(page) == cursors
+        said = await shown(second)
+    by_speaker = {
+        name: [text for speaker, text in said if speaker == name] for name in ("Reader", "Voice")
+    }
+    reader = word_error_rate(speech.references, by_speaker["Reader"])
+    voice = word_error_rate(synthetic_speech.references, by_speaker["Voice"])
+    assert reader <= MAX_WER["hybrid"]["librivox"], (reader, by_speaker["Reader"])
+    assert voice <= MAX_WER["hybrid"]["espeak"], (voice, by_speaker["Voice"])
