@@ -70,10 +70,11 @@ test-integration: $(STAMP) ## Integration tests (moto server + real services on 
 test-e2e: setup web ## Browser tests (headless Chromium)
 	$(UV) run --frozen pytest tests/e2e
 
-bench: $(STAMP) ## Benchmarks; results go to docs/benchmarks.md
+bench: $(STAMP) web ## Benchmarks; results go to docs/benchmarks.md
 	$(UV) run --frozen python -m bench.fanout
 	$(UV) run --frozen python -m bench.ingest
 	$(UV) run --frozen python -m bench.speech
+	$(UV) run --frozen python -m bench.browser
 
 clean: ## Remove the virtualenv and caches
 	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache web/node_modules web/dist

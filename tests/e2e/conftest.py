@@ -18,36 +18,18 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, async_playwright
 
+from captionist_dev.browser import CHROMIUM, HEADLESS_ARGS, microphone_saying
 from captionist_dev.settings import REPO_ROOT
 from captionist_dev.speech import (
     ESPEAK_SENTENCES,
-    SAMPLE_RATE,
     Clip,
     espeak_clip,
+    in_turn,
     librivox_clips,
-    silence,
+    write_wav,
 )
 from tests.integration.dev.stack_process import StackProcess, shared_stack, stop_shared_stack
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-# Chromium grants the microphone without asking and feeds it from a file.
-FAKE_MICROPHONE_ARGS = [
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-    "--autoplay-policy=no-user-gesture-required",
-]
 # The fake device starts playing when the page opens the microphone: a little silence first.
 LEAD_IN_SECONDS = 0.7
 GAP_SECONDS = 1.0
@@ -80,13 +62,8 @@ class Speech:
 
 
 def write_speech(path: Path, clips: list[Clip]) -> Speech:
-    """``clips`` one after another, ``GAP_SECONDS`` apart, as a 16 kHz WAV at ``path``."""
-    pcm = silence(LEAD_IN_SECONDS) + b"".join(clip.pcm + silence(GAP_SECONDS) for clip in clips)
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(SAMPLE_RATE)
-        wav.writeframes(pcm + silence(1.0))
+    """``clips`` said in turn, ``GAP_SECONDS`` apart, as a WAV file at ``path``."""
+    write_wav(path, in_turn(clips, lead_in=LEAD_IN_SECONDS, gap=GAP_SECONDS))
     return Speech(path, clips)
 
 
@@ -145,7 +122,7 @@ def launch(chromium: Path) -> LaunchBrowser:
     async def launched(*extra: str) -> AsyncIterator[Browser]:
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(
-                executable_path=str(chromium), args=[*CHROMIUM_ARGS, *extra]
+                executable_path=str(chromium), args=[*HEADLESS_ARGS, *extra]
             )
             try:
                 yield browser
@@ -162,13 +139,8 @@ async def browser(launch: LaunchBrowser) -> AsyncIterator[Browser]:
         yield launched
 
 
-def microphone_saying(speech: Speech) -> list[str]:
-    """Chromium flags for a microphone that says ``speech`` once the page opens it."""
-    return [*FAKE_MICROPHONE_ARGS, f"--use-file-for-fake-audio-capture={speech.path}%noloop"]
-
-
 @pytest.fixture
 async def speaking_browser(launch: LaunchBrowser, speech: Speech) -> AsyncIterator[Browser]:
     """Headless Chromium whose microphone says ``speech``."""
-    async with launch(*microphone_saying(speech)) as launched:
+    async with launch(*microphone_saying(speech.path)) as launched:
         yield launched

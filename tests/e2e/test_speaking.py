@@ -22,9 +22,10 @@ import pytest
 from playwright.async_api import Browser, Page, WebSocketRoute, expect
 
 from captionist_core.segment import Segment
+from captionist_dev.browser import microphone_saying
 from captionist_dev.speech import MAX_WER, normalize, word_error_rate
 from tests.e2e.audio import match
-from tests.e2e.conftest import LaunchBrowser, Speech, microphone_saying
+from tests.e2e.conftest import LaunchBrowser, Speech
 from tests.e2e.pages import LISTENER_STATUS, SPEAKER_STATUS, shown, shown_cursors
 from tests.integration.dev.stack_process import StackProcess
 from tests.segments import stored
@@ -189,7 +190,7 @@ async def test_two_people_speak_at_once_in_one_conversation(
     await first.get_by_role("button", name="New conversation").click()
     link = await first.get_by_label("Shareable link").input_value()
     conversation = parse_qs(urlsplit(link).query)["conversation"][0]
-    async with launch(*microphone_saying(synthetic_speech)) as other_browser:
+    async with launch(*microphone_saying(synthetic_speech.path)) as other_browser:
         second = await other_browser.new_page()
         await second.goto(link)
         started = time.monotonic()

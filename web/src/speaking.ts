@@ -13,7 +13,6 @@ import { Store } from "./store";
 export interface SpeakingState {
   readonly microphone: "off" | "starting" | "on" | "stopping";
   readonly muted: boolean;
-  readonly level: number;
   /** The microphone's problem, for the user; empty when there is none. */
   readonly problem: string;
   readonly deviceLabel: string;
@@ -22,7 +21,6 @@ export interface SpeakingState {
 const OFF: SpeakingState = {
   microphone: "off",
   muted: false,
-  level: 0,
   problem: "",
   deviceLabel: "",
 };
@@ -30,6 +28,8 @@ const NOT_SPEAKING: ConnectionState = { phase: "idle", detail: "" };
 
 export class Speaking {
   readonly state = new Store<SpeakingState>(OFF);
+  /** The microphone's level, 0..1, ten times a second: its own store, so only the meter redraws. */
+  readonly level = new Store<number>(0);
   /** The audio socket's state ("idle" when not speaking). */
   readonly connection = new Store<ConnectionState>(NOT_SPEAKING);
   readonly partials = new Store<readonly Partial[]>([]);
@@ -78,13 +78,15 @@ export class Speaking {
       await this.openMicrophone(deviceId, voiceProcessing);
     } catch (error) {
       const problem = error instanceof MicrophoneError ? error : microphoneError(error);
-      this.state.update((state) => ({ ...state, problem: problem.message, level: 0 }));
+      this.state.update((state) => ({ ...state, problem: problem.message }));
+      this.level.set(0);
     }
   }
 
   setMuted(muted: boolean): void {
     this.microphone?.setMuted(muted);
-    this.state.update((state) => ({ ...state, muted, level: muted ? 0 : state.level }));
+    this.state.update((state) => ({ ...state, muted }));
+    if (muted) this.level.set(0);
   }
 
   /** Stop: the last audio is sent, the last finals arrive, then the socket closes. */
@@ -115,6 +117,7 @@ export class Speaking {
     this.unsubscribe = [];
     this.socket = null;
     this.partials.set([]);
+    this.level.set(0);
     // "ended" (every caption delivered) and "error" stay on show until the next start.
     const phase = this.connection.get().phase;
     if (phase !== "error" && phase !== "ended") this.connection.set(NOT_SPEAKING);
@@ -128,7 +131,7 @@ export class Speaking {
       voiceProcessing,
       onChunk: (pcm) => this.socket?.send(pcm),
       onLevel: (level) => {
-        if (this.microphone === microphone) this.state.update((state) => ({ ...state, level }));
+        if (this.microphone === microphone) this.level.set(level);
       },
     });
     microphone.setMuted(muted);

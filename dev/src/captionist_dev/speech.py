@@ -201,3 +201,21 @@ def sox_noise(kind: str, seconds: float, volume: float = 0.3) -> bytes:
 def silence(seconds: float) -> bytes:
     """``seconds`` of digital silence (16 kHz s16le)."""
     return bytes(2 * int(seconds * SAMPLE_RATE))
+
+
+def in_turn(clips: list[Clip], lead_in: float = 0.7, gap: float = 1.0, tail: float = 1.0) -> bytes:
+    """The clips said one after another, ``gap`` seconds apart, between stretches of silence.
+
+    The lead-in matters for a browser's fake microphone, which starts as the page opens it.
+    """
+    return silence(lead_in) + b"".join(clip.pcm + silence(gap) for clip in clips) + silence(tail)
+
+
+def write_wav(path: Path, pcm: bytes) -> Path:
+    """``pcm`` (16 kHz s16le mono) as a WAV file at ``path``."""
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(SAMPLE_RATE)
+        wav.writeframes(pcm)
+    return path
