@@ -26,6 +26,9 @@ import { Store } from "./store";
  */
 export const HELD_AUDIO_SECONDS = 4;
 const BYTES_PER_SECOND = SAMPLE_RATE * 2;
+/** Audio queued in the browser beyond which the uplink counts as stalled, and back below which it is live. */
+const UPLINK_STALLED_SECONDS = 2;
+const UPLINK_DRAINED_SECONDS = 0.5;
 /** How long `end` waits for the last finals before giving up on the socket. */
 const END_TIMEOUT_MS = 15_000;
 
@@ -59,6 +62,7 @@ export class SpeakerConnection {
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private ending: (() => void) | null = null;
   private ended: Promise<void> | null = null;
+  private uplinkStalled = false;
   private finished = false;
   private readonly webSocket: WebSocketFactory;
   private readonly location: Location;
@@ -84,6 +88,7 @@ export class SpeakerConnection {
     if (this.finished || this.ending) return;
     if (this.ready && this.socket?.readyState === WebSocket.OPEN) {
       this.socket.send(pcm);
+      this.checkUplink(this.socket.bufferedAmount / BYTES_PER_SECOND);
       return;
     }
     this.held.push(pcm);
@@ -141,6 +146,22 @@ export class SpeakerConnection {
     });
   }
 
+  /**
+   * The network not keeping up shows as audio piling up in the browser's send buffer: the user
+   * sees "stalled" (their words will arrive late) until it drains.
+   */
+  private checkUplink(waitingSeconds: number): void {
+    const phase = this.state.get().phase;
+    if (!this.uplinkStalled && waitingSeconds >= UPLINK_STALLED_SECONDS && phase === "live") {
+      this.uplinkStalled = true;
+      const detail = `${waitingSeconds.toFixed(1)} s of audio waiting to be sent: the connection is slow.`;
+      this.state.set({ phase: "stalled", detail });
+    } else if (this.uplinkStalled && waitingSeconds <= UPLINK_DRAINED_SECONDS) {
+      this.uplinkStalled = false;
+      if (phase === "stalled") this.state.set({ phase: "live", detail: "" });
+    }
+  }
+
   private connect(): void {
     this.retryTimer = null;
     const query = {
@@ -160,6 +181,7 @@ export class SpeakerConnection {
       switch (message.type) {
         case "ready":
           this.ready = true;
+          this.uplinkStalled = false;
           this.backoff.reset();
           // A new session counts audio time from zero: older partials cannot be matched anymore.
           this.partials.set([]);

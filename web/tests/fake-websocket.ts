@@ -14,6 +14,8 @@ export class FakeWebSocket {
 
   readonly url: string;
   readyState: number = FakeWebSocket.CONNECTING;
+  /** Bytes the "browser" has not sent yet; tests set it to play a slow network. */
+  bufferedAmount = 0;
   binaryType = "blob";
   readonly sent: Frame[] = [];
   /** What the client passed to ``close()``, if it closed the socket itself. */

@@ -295,6 +295,26 @@ describe("SpeakerConnection.end while audio is held", () => {
   });
 });
 
+describe("SpeakerConnection on a slow network", () => {
+  it("GIVEN audio piling up in the browser's send buffer THEN stalled with how much waits, and live again once it drains", () => {
+    const { speaker, sockets } = live();
+    const socket = sockets.at(0);
+    socket.bufferedAmount = 32_000 * 2.5;
+    speaker.send(chunk(1));
+    expect(speaker.state.get()).toEqual({
+      phase: "stalled",
+      detail: "2.5 s of audio waiting to be sent: the connection is slow.",
+    });
+    socket.bufferedAmount = 32_000;
+    speaker.send(chunk(2));
+    expect(speaker.state.get().phase).toBe("stalled");
+    socket.bufferedAmount = 0;
+    speaker.send(chunk(3));
+    expect(speaker.state.get()).toEqual({ phase: "live", detail: "" });
+    expect(sentTags(socket)).toEqual([1, 2, 3]);
+  });
+});
+
 describe("withPartial", () => {
   const p = (resultId: string, text: string, start: number, end: number, updated = 1): Partial => ({
     resultId,
