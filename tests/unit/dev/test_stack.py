@@ -1,4 +1,4 @@
-"""The supervisor's port checks: a clear refusal instead of a service failing to bind."""
+"""The supervisor before it starts anything: port checks, and what `--without` accepts."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from captionist_dev.stack import Service, StackError, check_ports, port_is_free
+from captionist_dev import cli
+from captionist_dev.stack import APP_SERVICE_NAMES, Service, StackError, check_ports, port_is_free
 from tests.conftest import free_port
 
 
@@ -65,3 +66,16 @@ def test_free_ports_pass() -> None:
     WHEN the stack's ports are checked
     THEN nothing is refused."""
     check_ports("127.0.0.1", [service("gateway", free_port()), service("broadcaster", free_port())])
+
+
+def test_run_refuses_to_leave_out_a_service_it_does_not_have(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """GIVEN `captionist-dev run --without` naming no service of the stack
+    THEN it exits with a usage error listing the services it can leave out, starting nothing."""
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["run", "--without", "database"])
+    assert exited.value.code == 2
+    error = capsys.readouterr().err
+    assert "invalid choice: 'database'" in error
+    assert all(name in error for name in APP_SERVICE_NAMES)
