@@ -12,7 +12,7 @@ WEB_DEPS := web/node_modules/.captionist-installed
 WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.ts \
 	web/package.json $(wildcard web/tsconfig*.json)
 
-.PHONY: help setup system-deps web run test lint typecheck test-web test-unit test-integration test-e2e bench clean
+.PHONY: help setup system-deps web package run test lint typecheck test-web test-unit test-integration test-e2e bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}'
@@ -34,6 +34,9 @@ web/dist/index.html: $(WEB_DEPS) $(WEB_SOURCES)
 	$(NPM) run build
 
 web: web/dist/index.html ## Build the web app into web/dist (the gateway serves it)
+
+package: $(STAMP) ## Build the processor's Lambda zip, build/processor.zip (arm64; the same bytes every time)
+	$(UV) run --frozen captionist-dev package
 
 system-deps: ## Debian packages (apt-get when root; otherwise prints the command)
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from captionist_dev import gateway, stack
+from captionist_dev import gateway, package, stack
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -37,7 +37,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         ),
     )
     commands.add_parser("gateway", help="run the gateway alone (CAPTIONIST_GATEWAY_* settings)")
-    arguments = parser.parse_args(argv)
+    commands.add_parser(
+        "package",
+        help="build the processor's Lambda zip (build/processor.zip); --help for options",
+        add_help=False,
+    )
+    arguments, rest = parser.parse_known_args(argv)
+    if arguments.command == "package":
+        sys.exit(package.main(rest))
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if arguments.command == "run":
         sys.exit(stack.run(without=arguments.without))
     gateway.main()
