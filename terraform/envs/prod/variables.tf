@@ -24,17 +24,6 @@ variable "images" {
   })
 }
 
-variable "speech_engine" {
-  description = "Who transcribes: \"amazon-transcribe\" (per-minute price, no servers) or \"transcribe-local\" (self-hosted on Fargate, no Transcribe bill)."
-  type        = string
-  default     = "amazon-transcribe"
-
-  validation {
-    condition     = contains(["amazon-transcribe", "transcribe-local"], var.speech_engine)
-    error_message = "speech_engine: \"amazon-transcribe\" or \"transcribe-local\"."
-  }
-}
-
 variable "domain_name" {
   description = "The API origin's DNS name (on certificate_arn), pointed at the ALB; CloudFront connects to it over HTTPS."
   type        = string
@@ -71,15 +60,4 @@ variable "alarm_email" {
   description = "Where alarms are mailed (null: no subscription; subscribe to the SNS topic yourself)."
   type        = string
   default     = null
-}
-
-variable "egress" {
-  description = "How tasks reach AWS APIs: \"vpc_endpoints\" or \"nat_gateway\" (the network module's README compares their cost)."
-  type        = string
-  default     = "vpc_endpoints"
-
-  validation {
-    condition     = contains(["vpc_endpoints", "nat_gateway"], var.egress)
-    error_message = "egress: \"vpc_endpoints\" or \"nat_gateway\"."
-  }
 }

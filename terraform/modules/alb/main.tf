@@ -69,6 +69,7 @@ resource "aws_vpc_security_group_egress_rule" "targets" {
 ################################################################################
 
 resource "aws_lb" "this" {
+  # checkov:skip=CKV_AWS_150: deletion protection is var.deletion_protection, on by default; the dev root turns it off so dev can be torn down freely
   # checkov:skip=CKV2_AWS_28: the WAF web ACL is attached to the CloudFront distribution in front of this ALB; the ALB only admits CloudFront's origin-facing prefix list carrying the secret origin header
   name                       = var.name
   internal                   = false

@@ -30,7 +30,7 @@ data "aws_iam_policy_document" "broadcaster" {
     condition {
       test     = "StringEquals"
       variable = "kms:ViaService"
-      values   = ["dynamodb.${var.region}.amazonaws.com"]
+      values   = ["dynamodb.${data.aws_region.current.name}.amazonaws.com"]
     }
   }
 }
