@@ -90,217 +90,123 @@ resource "aws_sns_topic_subscription" "email" {
 # Queue and processor. Missing data means no traffic: not breaching.
 # ---------------------------------------------------------------------------------------------
 
-resource "aws_cloudwatch_metric_alarm" "dead_letter_messages" {
-  alarm_name        = "${var.name}-dead-letter-messages"
-  alarm_description = "Segments reached ${var.dead_letter_queue_name}: the processor could not store them (malformed, or DynamoDB kept failing). Inspect, fix, then redrive."
-
-  namespace   = "AWS/SQS"
-  metric_name = "ApproximateNumberOfMessagesVisible"
-  dimensions  = { QueueName = var.dead_letter_queue_name }
-  statistic   = "Maximum"
-  period      = 60
-
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = 0
-  evaluation_periods  = 1
-  treat_missing_data  = "notBreaching"
-
-  alarm_actions = local.actions
-  ok_actions    = local.actions
-
-  tags = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "queue_age" {
-  alarm_name        = "${var.name}-queue-oldest-message-age"
-  alarm_description = "The oldest segment in ${var.queue_name} waited more than ${var.queue_age_threshold_seconds} s: captions reach listeners late (processor throttled, failing or capped)."
-
-  namespace   = "AWS/SQS"
-  metric_name = "ApproximateAgeOfOldestMessage"
-  dimensions  = { QueueName = var.queue_name }
-  statistic   = "Maximum"
-  period      = 60
-
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = var.queue_age_threshold_seconds
-  evaluation_periods  = 1
-  treat_missing_data  = "notBreaching"
-
-  alarm_actions = local.actions
-  ok_actions    = local.actions
-
-  tags = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "lambda_errors" {
-  alarm_name        = "${var.name}-processor-errors"
-  alarm_description = "The processor function ${var.function_name} failed invocations (whole batches retried)."
-
-  namespace   = "AWS/Lambda"
-  metric_name = "Errors"
-  dimensions  = { FunctionName = var.function_name }
-  statistic   = "Sum"
-  period      = 60
-
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = 0
-  evaluation_periods  = 1
-  treat_missing_data  = "notBreaching"
-
-  alarm_actions = local.actions
-  ok_actions    = local.actions
-
-  tags = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "lambda_throttles" {
-  alarm_name        = "${var.name}-processor-throttles"
-  alarm_description = "The processor function ${var.function_name} was throttled: segments wait in the queue."
-
-  namespace   = "AWS/Lambda"
-  metric_name = "Throttles"
-  dimensions  = { FunctionName = var.function_name }
-  statistic   = "Sum"
-  period      = 60
-
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = 0
-  evaluation_periods  = 1
-  treat_missing_data  = "notBreaching"
-
-  alarm_actions = local.actions
-  ok_actions    = local.actions
-
-  tags = var.tags
-}
-
-# ---------------------------------------------------------------------------------------------
-# Load balancer
-# ---------------------------------------------------------------------------------------------
-
-resource "aws_cloudwatch_metric_alarm" "alb_5xx" {
-  alarm_name        = "${var.name}-alb-5xx"
-  alarm_description = "The load balancer itself answered 5XX (no healthy target, timeouts, bad gateway)."
-
-  namespace   = "AWS/ApplicationELB"
-  metric_name = "HTTPCode_ELB_5XX_Count"
-  dimensions  = { LoadBalancer = var.alb_arn_suffix }
-  statistic   = "Sum"
-  period      = 60
-
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = var.alb_5xx_threshold
-  evaluation_periods  = 1
-  treat_missing_data  = "notBreaching"
-
-  alarm_actions = local.actions
-  ok_actions    = local.actions
-
-  tags = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "target_5xx" {
-  for_each = var.target_group_arn_suffixes
-
-  alarm_name        = "${var.name}-${each.key}-target-5xx"
-  alarm_description = "The ${each.key} targets answered 5XX."
-
-  namespace   = "AWS/ApplicationELB"
-  metric_name = "HTTPCode_Target_5XX_Count"
-  dimensions = {
-    LoadBalancer = var.alb_arn_suffix
-    TargetGroup  = each.value
+# Every alarm, by a stable key. statistic Sum/Maximum per minute; "missing" only for ECS, where
+# no data means the service is gone rather than idle.
+locals {
+  queue_alarms = {
+    dead_letter_messages = {
+      description = "Segments in ${var.dead_letter_queue_name}: messages the processor could never store (malformed, or failing every retry). Inspect and redrive."
+      namespace   = "AWS/SQS"
+      metric      = "ApproximateNumberOfMessagesVisible"
+      dimensions  = { QueueName = var.dead_letter_queue_name }
+      statistic   = "Maximum"
+      threshold   = 0
+    }
+    queue_age = {
+      description = "The oldest segment in ${var.queue_name} waited more than ${var.queue_age_threshold_seconds} s: captions reach listeners late (processor throttled, failing or capped)."
+      namespace   = "AWS/SQS"
+      metric      = "ApproximateAgeOfOldestMessage"
+      dimensions  = { QueueName = var.queue_name }
+      statistic   = "Maximum"
+      threshold   = var.queue_age_threshold_seconds
+    }
+    lambda_errors = {
+      description = "The processor function ${var.function_name} failed invocations (whole batches retried)."
+      namespace   = "AWS/Lambda"
+      metric      = "Errors"
+      dimensions  = { FunctionName = var.function_name }
+      statistic   = "Sum"
+      threshold   = 0
+    }
+    lambda_throttles = {
+      description = "The processor function ${var.function_name} was throttled: segments wait in the queue."
+      namespace   = "AWS/Lambda"
+      metric      = "Throttles"
+      dimensions  = { FunctionName = var.function_name }
+      statistic   = "Sum"
+      threshold   = 0
+    }
+    alb_5xx = {
+      description = "The load balancer itself answered 5XX (no healthy target, timeouts, bad gateway)."
+      namespace   = "AWS/ApplicationELB"
+      metric      = "HTTPCode_ELB_5XX_Count"
+      dimensions  = { LoadBalancer = var.alb_arn_suffix }
+      statistic   = "Sum"
+      threshold   = var.alb_5xx_threshold
+    }
   }
-  statistic = "Sum"
-  period    = 60
 
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = var.alb_5xx_threshold
-  evaluation_periods  = 1
-  treat_missing_data  = "notBreaching"
+  target_alarms = merge(
+    { for group, suffix in var.target_group_arn_suffixes : "target_5xx/${group}" => {
+      description = "The ${group} targets answered 5XX."
+      metric      = "HTTPCode_Target_5XX_Count"
+      dimensions  = { LoadBalancer = var.alb_arn_suffix, TargetGroup = suffix }
+      statistic   = "Sum"
+      threshold   = var.alb_5xx_threshold
+    } },
+    { for group, suffix in var.target_group_arn_suffixes : "unhealthy_hosts/${group}" => {
+      description = "A ${group} target fails the /api/stt/healthcheck health check."
+      metric      = "UnHealthyHostCount"
+      dimensions  = { LoadBalancer = var.alb_arn_suffix, TargetGroup = suffix }
+      statistic   = "Maximum"
+      threshold   = 0
+    } },
+  )
 
-  alarm_actions = local.actions
-  ok_actions    = local.actions
+  service_alarms = merge(
+    { for service in local.service_names : "ecs_cpu/${service}" => {
+      description = "ECS service ${service} used more than ${var.ecs_cpu_threshold_percent}% CPU on average for ${var.ecs_evaluation_periods} minutes: scale it out or up."
+      metric      = "CPUUtilization"
+      service     = service
+      threshold   = var.ecs_cpu_threshold_percent
+    } },
+    { for service in local.service_names : "ecs_memory/${service}" => {
+      description = "ECS service ${service} used more than ${var.ecs_memory_threshold_percent}% memory on average for ${var.ecs_evaluation_periods} minutes: tasks risk being OOM-killed."
+      metric      = "MemoryUtilization"
+      service     = service
+      threshold   = var.ecs_memory_threshold_percent
+    } },
+  )
 
-  tags = var.tags
+  alarms = merge(
+    { for key, alarm in local.queue_alarms : key => merge(alarm, {
+      periods = 1
+      missing = "notBreaching"
+    }) },
+    { for key, alarm in local.target_alarms : key => merge(alarm, {
+      namespace = "AWS/ApplicationELB"
+      periods   = 1
+      missing   = "notBreaching"
+    }) },
+    { for key, alarm in local.service_alarms : key => {
+      description = alarm.description
+      namespace   = "AWS/ECS"
+      metric      = alarm.metric
+      dimensions  = { ClusterName = var.cluster_name, ServiceName = alarm.service }
+      statistic   = "Average"
+      threshold   = alarm.threshold
+      periods     = var.ecs_evaluation_periods
+      missing     = "missing"
+    } },
+  )
 }
 
-resource "aws_cloudwatch_metric_alarm" "unhealthy_hosts" {
-  for_each = var.target_group_arn_suffixes
+resource "aws_cloudwatch_metric_alarm" "this" {
+  for_each = local.alarms
 
-  alarm_name        = "${var.name}-${each.key}-unhealthy-hosts"
-  alarm_description = "A ${each.key} target fails the /api/stt/healthcheck health check."
+  alarm_name        = "${var.name}-${replace(replace(each.key, "/", "-"), "_", "-")}"
+  alarm_description = each.value.description
 
-  namespace   = "AWS/ApplicationELB"
-  metric_name = "UnHealthyHostCount"
-  dimensions = {
-    LoadBalancer = var.alb_arn_suffix
-    TargetGroup  = each.value
-  }
-  statistic = "Maximum"
-  period    = 60
+  namespace   = each.value.namespace
+  metric_name = each.value.metric
+  dimensions  = each.value.dimensions
+  statistic   = each.value.statistic
+  period      = 60
 
   comparison_operator = "GreaterThanThreshold"
-  threshold           = 0
-  evaluation_periods  = 1
-  # The load balancer reports this every minute while the target group is in use.
-  treat_missing_data = "notBreaching"
-
-  alarm_actions = local.actions
-  ok_actions    = local.actions
-
-  tags = var.tags
-}
-
-# ---------------------------------------------------------------------------------------------
-# ECS services. Missing data means the service is gone, not idle: left as missing.
-# ---------------------------------------------------------------------------------------------
-
-resource "aws_cloudwatch_metric_alarm" "ecs_cpu" {
-  for_each = local.service_names
-
-  alarm_name        = "${var.name}-${each.key}-cpu"
-  alarm_description = "ECS service ${each.key} used more than ${var.ecs_cpu_threshold_percent}% CPU on average for ${var.ecs_evaluation_periods} minutes: scale it out or up."
-
-  namespace   = "AWS/ECS"
-  metric_name = "CPUUtilization"
-  dimensions = {
-    ClusterName = var.cluster_name
-    ServiceName = each.key
-  }
-  statistic = "Average"
-  period    = 60
-
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = var.ecs_cpu_threshold_percent
-  evaluation_periods  = var.ecs_evaluation_periods
-  treat_missing_data  = "missing"
-
-  alarm_actions = local.actions
-  ok_actions    = local.actions
-
-  tags = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "ecs_memory" {
-  for_each = local.service_names
-
-  alarm_name        = "${var.name}-${each.key}-memory"
-  alarm_description = "ECS service ${each.key} used more than ${var.ecs_memory_threshold_percent}% memory on average for ${var.ecs_evaluation_periods} minutes: tasks risk being OOM-killed."
-
-  namespace   = "AWS/ECS"
-  metric_name = "MemoryUtilization"
-  dimensions = {
-    ClusterName = var.cluster_name
-    ServiceName = each.key
-  }
-  statistic = "Average"
-  period    = 60
-
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = var.ecs_memory_threshold_percent
-  evaluation_periods  = var.ecs_evaluation_periods
-  treat_missing_data  = "missing"
+  threshold           = each.value.threshold
+  evaluation_periods  = each.value.periods
+  treat_missing_data  = each.value.missing
 
   alarm_actions = local.actions
   ok_actions    = local.actions
