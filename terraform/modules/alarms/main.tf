@@ -220,11 +220,12 @@ resource "aws_cloudwatch_metric_alarm" "this" {
 
 # Ingest writes one JSON line per speaker session when it ends (routes.py, event
 # "speaker_session"); its "outcome" field holds the error code the session was closed with
-# (upstream_rejected, upstream_unavailable, upstream_bad_request, ...), or end/closed.
+# (upstream_rejected, upstream_unavailable, upstream_bad_request, ..., and try_again_later for
+# Transcribe's limits and throttling), or end/closed.
 resource "aws_cloudwatch_log_metric_filter" "ingest_upstream_errors" {
   name           = "${var.name}-ingest-upstream-errors"
   log_group_name = var.ingest_log_group_name
-  pattern        = "{ ($.event = \"speaker_session\") && ($.outcome = \"upstream_*\") }"
+  pattern        = "{ ($.event = \"speaker_session\") && (($.outcome = \"upstream_*\") || ($.outcome = \"try_again_later\")) }"
 
   metric_transformation {
     name      = "IngestUpstreamErrors"
