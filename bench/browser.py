@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import datetime
 import gzip
 import itertools
 import json
@@ -42,17 +41,15 @@ import aiohttp
 from playwright.async_api import Browser, Page, async_playwright
 
 from bench.common import (
-    DOCS,
     RESULTS_DIR,
     ROOT,
     fmt,
-    git_commit,
     histogram_mean,
-    machine,
+    run_header,
+    save_results,
     scrape,
     summarize,
     user_system_seconds,
-    write_docs,
 )
 from bench.speech import SpeechStack, default_engine, start_stack
 from captionist_dev.browser import CHROMIUM, HEADLESS_ARGS, microphone_saying
@@ -401,21 +398,15 @@ def main(argv: list[str] | None = None) -> int:
             stack.stop()
     worklet = next(WEB_DIST.glob("assets/capture-processor-*.js"))
     result = {
-        "benchmark": "browser",
-        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": git_commit(),
-        "machine": machine(),
+        **run_header("browser", argv),
         "engine": engine,
         "bundle": bundle(),
         "worklet_kib": round(worklet.stat().st_size / 1024, 1),
         **measured,
     }
     name = "browser-quick" if args.quick else "browser"
-    (RESULTS_DIR / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result["total"], indent=2))
-    if not args.quick:
-        write_docs(SECTION, render_section(result))
-        print(f"wrote {DOCS.relative_to(ROOT)}")
+    save_results(name, result, None if args.quick else (SECTION, render_section))
     return 0
 
 

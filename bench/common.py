@@ -4,23 +4,28 @@ the machine and commit a result was measured on, and writing a section of docs/b
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import math
 import os
 import platform
 import queue
 import resource
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
 import aiohttp
+
+from captionist_dev.emulator import start_moto
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = ROOT / "bench" / ".results"
@@ -186,6 +191,42 @@ def fmt(value: Any, digits: int = 0) -> str:
     if isinstance(value, float):
         return f"{value:,.{digits}f}"
     return f"{value:,}"
+
+
+def run_header(benchmark: str, argv: list[str] | None) -> dict[str, Any]:
+    """What every result file starts with: which benchmark, when, at which commit, how, where."""
+    return {
+        "benchmark": benchmark,
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": git_commit(),
+        "command_line": " ".join(sys.argv[1:] if argv is None else argv),
+        "machine": machine(),
+    }
+
+
+def save_results(
+    name: str, result: dict[str, Any], docs: tuple[str, Callable[[dict[str, Any]], str]] | None
+) -> Path:
+    """``result`` as ``bench/.results/<name>.json``; with ``docs`` (heading, renderer), also its
+    section of docs/benchmarks.md. Returns the JSON file's path."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{name}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    if docs is not None:
+        heading, render = docs
+        write_docs(heading, render(result))
+        print(f"wrote {DOCS.relative_to(ROOT)}", flush=True)
+    return path
+
+
+def start_moto_in_order(port: int) -> subprocess.Popen[bytes]:
+    """moto server on ``port``, ignoring Ctrl-C: the run stops it in order after its services."""
+    # An ignored SIGINT is inherited: Ctrl-C then reaches only us, and we stop moto in order.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        return start_moto(host=HOST, port=port)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def write_docs(heading: str, section: str) -> None:

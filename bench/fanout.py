@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import datetime
 import json
 import os
 import shutil
@@ -35,7 +34,6 @@ import aiohttp
 from boto3.dynamodb.types import TypeSerializer
 
 from bench.common import (
-    DOCS,
     HOST,
     RESULTS_DIR,
     ROOT,
@@ -45,28 +43,28 @@ from bench.common import (
     exit_on_signal,
     fmt,
     free_port,
-    git_commit,
     histogram_bound,
     histogram_mean,
-    machine,
     memory_mib,
     metric,
     now_ms,
     percentile,
     raise_nofile_limit,
+    run_header,
+    save_results,
     scrape,
     seconds_ms,
     split,
+    start_moto_in_order,
     stop_process,
     summarize,
     wait_until_zero,
-    write_docs,
 )
 from captionist_broadcaster.settings import BroadcasterSettings
 from captionist_core.aws import sync_client
 from captionist_core.segment import Segment
 from captionist_core.settings import CaptionistSettings
-from captionist_dev.emulator import start_moto, wait_for_http
+from captionist_dev.emulator import wait_for_http
 from captionist_dev.resources import ensure_resources
 
 SECTION = "## Fan-out (broadcaster)"
@@ -440,12 +438,7 @@ def start_stack(args: argparse.Namespace, broadcaster_log: IO[bytes]) -> Stack:
     settings = CaptionistSettings(env=shared_env["CAPTIONIST_ENV"], aws_endpoint_url=endpoint)
     stack = Stack(settings=settings, port=free_port())
     try:
-        # An ignored SIGINT is inherited: Ctrl-C then reaches only us, and we stop moto in order.
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        try:
-            stack.moto = start_moto(host=HOST, port=moto_port)
-        finally:
-            signal.signal(signal.SIGINT, previous)
+        stack.moto = start_moto_in_order(moto_port)
         ensure_resources(settings)
         script = shutil.which("captionist-broadcaster", path=str(Path(sys.executable).parent))
         if script is None:
@@ -921,11 +914,7 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     poll_interval = args.poll_interval or BroadcasterSettings.model_fields["poll_interval"].default
     result: dict[str, Any] = {
-        "benchmark": "fanout",
-        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": git_commit(),
-        "command_line": " ".join(sys.argv[1:] if argv is None else argv),
-        "machine": machine(),
+        **run_header("fanout", argv),
         "parameters": {
             "listeners": args.listener_counts,
             "duration": args.duration,
@@ -968,11 +957,8 @@ def main(argv: list[str] | None = None) -> int:
             return 130
         finally:
             stack.stop()
-    (RESULTS_DIR / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
-    if args.docs:
-        write_docs(SECTION, render_section(result))
-        print(f"wrote {DOCS.relative_to(ROOT)}", flush=True)
-    print(f"wrote {(RESULTS_DIR / f'{name}.json').relative_to(ROOT)}", flush=True)
+    path = save_results(name, result, (SECTION, render_section) if args.docs else None)
+    print(f"wrote {path.relative_to(ROOT)}", flush=True)
     return 0
 
 

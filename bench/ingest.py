@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import datetime
 import json
 import math
 import os
@@ -41,7 +40,6 @@ import aiohttp
 from aiohttp import WSMsgType, web
 
 from bench.common import (
-    DOCS,
     HOST,
     RESULTS_DIR,
     ROOT,
@@ -51,27 +49,27 @@ from bench.common import (
     exit_on_signal,
     fmt,
     free_port,
-    git_commit,
     histogram_mean,
-    machine,
     machine_busy_seconds,
     memory_mib,
     metric,
     percentile,
     raise_nofile_limit,
+    run_header,
+    save_results,
     scrape,
     seconds_ms,
     split,
+    start_moto_in_order,
     stop_process,
     summarize,
     user_system_seconds,
     wait_until_zero,
-    write_docs,
 )
 from captionist_core.aws import sync_client
 from captionist_core.eventstream import EventStreamError, decode, event_message
 from captionist_core.settings import CaptionistSettings
-from captionist_dev.emulator import start_moto, wait_for_http
+from captionist_dev.emulator import wait_for_http
 from captionist_dev.resources import ensure_resources
 from captionist_transcribe_local.engines.base import Result, Word, new_result_id
 from captionist_transcribe_local.protocol import transcript_payload
@@ -720,11 +718,7 @@ def start_stack(args: argparse.Namespace, ingest_log: IO[bytes]) -> Stack:
     settings = CaptionistSettings(env=shared_env["CAPTIONIST_ENV"], aws_endpoint_url=endpoint)
     stack = Stack(settings=settings, port=free_port(), upstream_port=free_port())
     try:
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        try:
-            stack.moto = start_moto(host=HOST, port=moto_port)
-        finally:
-            signal.signal(signal.SIGINT, previous)
+        stack.moto = start_moto_in_order(moto_port)
         ensure_resources(settings)
         stack.consumer = QueueConsumer(settings)
         stack.consumer.start()
@@ -1276,11 +1270,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     result: dict[str, Any] = {
-        "benchmark": "ingest",
-        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": git_commit(),
-        "command_line": " ".join(sys.argv[1:] if argv is None else argv),
-        "machine": machine(),
+        **run_header("ingest", argv),
         "goal_streams": GOAL_STREAMS,
         "parameters": {
             "streams": args.stream_counts,
@@ -1310,11 +1300,8 @@ def main(argv: list[str] | None = None) -> int:
             return 130
         finally:
             stack.stop()
-    (RESULTS_DIR / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
-    if args.docs:
-        write_docs(SECTION, render_section(result))
-        print(f"wrote {DOCS.relative_to(ROOT)}", flush=True)
-    print(f"wrote {(RESULTS_DIR / f'{name}.json').relative_to(ROOT)}", flush=True)
+    path = save_results(name, result, (SECTION, render_section) if args.docs else None)
+    print(f"wrote {path.relative_to(ROOT)}", flush=True)
     return 0
 
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import datetime
 import json
 import os
 import signal
@@ -45,7 +44,6 @@ import aiohttp
 import numpy as np
 
 from bench.common import (
-    DOCS,
     HOST,
     RESULTS_DIR,
     ROOT,
@@ -53,14 +51,13 @@ from bench.common import (
     exit_on_signal,
     fmt,
     free_port,
-    git_commit,
     histogram_mean,
-    machine,
     machine_busy_seconds,
     memory_mib,
+    run_header,
+    save_results,
     scrape,
     summarize,
-    write_docs,
 )
 from captionist_dev.speech import (
     ESPEAK_SENTENCES,
@@ -1009,11 +1006,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     name = "speech" if args.docs else ("speech-quick" if args.quick else "speech-adhoc")
     result: dict[str, Any] = {
-        "benchmark": "speech",
-        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": git_commit(),
-        "command_line": " ".join(sys.argv[1:] if argv is None else argv),
-        "machine": machine(),
+        **run_header("speech", argv),
         "niceness": os.nice(0),
         "default_engine": default_engine(),
         "parameters": {
@@ -1038,11 +1031,7 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     result["wall_seconds"] = round(time.monotonic() - started, 1)
-    path = RESULTS_DIR / f"{name}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
-    if args.docs:
-        write_docs(SECTION, render_section(result))
-        print(f"wrote {DOCS.relative_to(ROOT)}", flush=True)
+    path = save_results(name, result, (SECTION, render_section) if args.docs else None)
     print(f"wrote {path.relative_to(ROOT)} ({result['wall_seconds'] / 60:.1f} min)", flush=True)
     return 0
 
