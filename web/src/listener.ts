@@ -14,6 +14,7 @@ import {
 import {
   PERMANENT_CLOSE_CODES,
   asSegment,
+  errorFrameMessage,
   httpErrorMessage,
   parseListenerMessage,
   socketUrl,
@@ -98,7 +99,7 @@ export class ListenerConnection {
     socket.onmessage = (event: MessageEvent) => {
       const message = parseListenerMessage(event.data);
       if (message === null) {
-        serverError = typeof event.data === "string" ? errorText(event.data) : "";
+        serverError = errorFrameMessage(event.data);
         return;
       }
       this.transcript.update((state) => addSegments(state, message.segments, true));
@@ -139,15 +140,5 @@ export class ListenerConnection {
     const delay = this.backoff.next();
     this.state.set({ phase: "reconnecting", detail });
     this.retryTimer = setTimeout(() => void this.connect(), delay);
-  }
-}
-
-/** The ``message`` of an ``{"type":"error"}`` frame, if that is what ``data`` is. */
-function errorText(data: string): string {
-  try {
-    const value = JSON.parse(data) as { type?: unknown; message?: unknown };
-    return value.type === "error" && typeof value.message === "string" ? value.message : "";
-  } catch {
-    return "";
   }
 }

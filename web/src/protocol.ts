@@ -122,6 +122,12 @@ function parseJson(data: unknown): Record<string, unknown> | null {
   }
 }
 
+/** The ``message`` of an ``{"type":"error"}`` frame (either socket sends one before closing), or "". */
+export function errorFrameMessage(data: unknown): string {
+  const message = parseJson(data);
+  return message?.type === "error" && typeof message.message === "string" ? message.message : "";
+}
+
 /** The JSON error body the API answers HTTP errors with: ``{"error":{"code","message"}}``. */
 export async function httpErrorMessage(response: Response): Promise<string> {
   try {
