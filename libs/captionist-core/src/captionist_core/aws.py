@@ -18,10 +18,11 @@ from captionist_core.settings import CaptionistSettings
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sqs import SQSClient
+    from types_aiobotocore_cloudwatch import CloudWatchClient as AsyncCloudWatchClient
     from types_aiobotocore_dynamodb import DynamoDBClient as AsyncDynamoDBClient
     from types_aiobotocore_sqs import SQSClient as AsyncSQSClient
 
-AwsService = Literal["sqs", "dynamodb"]
+AwsService = Literal["sqs", "dynamodb", "cloudwatch"]
 
 
 def client_config(max_pool_connections: int = 50) -> Config:
@@ -58,6 +59,10 @@ def async_client(
 def async_client(
     service: Literal["dynamodb"], settings: CaptionistSettings
 ) -> AbstractAsyncContextManager[AsyncDynamoDBClient]: ...
+@overload
+def async_client(
+    service: Literal["cloudwatch"], settings: CaptionistSettings
+) -> AbstractAsyncContextManager[AsyncCloudWatchClient]: ...
 def async_client(service: AwsService, settings: CaptionistSettings) -> Any:
     """An aiobotocore client for ``service``; use it as ``async with``."""
     return get_session().create_client(service, **_client_kwargs(settings))

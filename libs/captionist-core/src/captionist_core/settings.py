@@ -48,6 +48,20 @@ class CaptionistSettings(BaseSettings):
         validation_alias=AliasChoices("CAPTIONIST_TABLE_NAME"),
         description="Overrides captionist-<env>-conversations",
     )
+    metrics_namespace: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9._/#:-]{1,255}$",
+        validation_alias=AliasChoices("CAPTIONIST_METRICS_NAMESPACE"),
+        description="CloudWatch namespace the service's per-task load is published to, for "
+        "autoscaling; unset: not published",
+    )
+    metrics_interval: float = Field(
+        default=60,
+        gt=0,
+        le=3600,
+        validation_alias=AliasChoices("CAPTIONIST_METRICS_INTERVAL"),
+        description="Seconds between two publications of the per-task load",
+    )
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("CAPTIONIST_LOG_LEVEL"))
     log_format: Literal["auto", "json", "console"] = Field(
         default="auto", validation_alias=AliasChoices("CAPTIONIST_LOG_FORMAT")

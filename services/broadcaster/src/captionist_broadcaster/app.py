@@ -14,6 +14,7 @@ from captionist_broadcaster.settings import BroadcasterSettings
 from captionist_broadcaster.store import SegmentStore
 from captionist_core.aws import async_client
 from captionist_core.logging import configure_logging
+from captionist_core.task_load import publish_open_websockets
 from captionist_core.web import run_service, track_websockets
 
 log = structlog.get_logger()
@@ -42,6 +43,9 @@ def create_app(settings: BroadcasterSettings) -> web.Application:
     app[SETTINGS] = settings
     track_websockets(app, WEBSOCKETS, b"server shutdown")
     app.cleanup_ctx.append(_store_and_feeds)
+    publish_open_websockets(
+        app, WEBSOCKETS, settings, service="broadcaster", metric_name="ListenerConnections"
+    )
     setup_routes(app)
     return app
 

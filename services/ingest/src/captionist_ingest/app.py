@@ -11,6 +11,7 @@ from aiohttp import web
 
 from captionist_core.aws import async_client
 from captionist_core.logging import configure_logging
+from captionist_core.task_load import publish_open_websockets
 from captionist_core.web import run_service, track_websockets
 from captionist_ingest.credentials import CredentialSource
 from captionist_ingest.keys import (
@@ -61,10 +62,13 @@ def create_app(settings: IngestSettings) -> web.Application:
     """An ingest sending ``settings``' speakers to Transcribe and their finals to the queue."""
     app = web.Application()
     app[SETTINGS] = settings
-    app[CREDENTIALS] = CredentialSource()
+    app[CREDENTIALS] = CredentialSource(settings)
     track_websockets(app, WEBSOCKETS, b"server shutdown")
     app[SESSIONS] = set()
     app.cleanup_ctx.append(_queue_and_upstream)
+    publish_open_websockets(
+        app, WEBSOCKETS, settings, service="ingest", metric_name="ActiveStreams"
+    )
     setup_routes(app)
     return app
 

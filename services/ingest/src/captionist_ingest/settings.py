@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from captionist_core.settings import CaptionistSettings
@@ -19,6 +21,14 @@ class IngestSettings(CaptionistSettings):
         default=None,
         description="Transcribe streaming endpoint; unset means "
         "https://transcribestreaming.<region>.amazonaws.com:8443",
+    )
+    transcribe_access_key_id: str | None = Field(
+        default=None,
+        description="Access key id of a dedicated pair to sign Transcribe streams with (a "
+        "self-hosted transcribe-local); unset: AWS's default credential chain",
+    )
+    transcribe_secret_access_key: SecretStr | None = Field(
+        default=None, description="Secret of transcribe_access_key_id"
     )
     partial_results_stability: str = Field(
         default="high",
@@ -72,6 +82,15 @@ class IngestSettings(CaptionistSettings):
     )
     heartbeat: float = Field(default=20, gt=0, description="Websocket ping interval, seconds")
     shutdown_timeout: float = Field(default=10, gt=0)
+
+    @model_validator(mode="after")
+    def _signing_pair_complete(self) -> Self:
+        if (self.transcribe_access_key_id is None) != (self.transcribe_secret_access_key is None):
+            raise ValueError(
+                "set both CAPTIONIST_INGEST_TRANSCRIBE_ACCESS_KEY_ID and "
+                "CAPTIONIST_INGEST_TRANSCRIBE_SECRET_ACCESS_KEY, or neither"
+            )
+        return self
 
     @property
     def transcribe_url(self) -> str:

@@ -9,6 +9,7 @@ import structlog
 from aiohttp import web
 
 from captionist_core.logging import configure_logging
+from captionist_core.task_load import publish_open_websockets
 from captionist_core.web import run_service, track_websockets
 from captionist_transcribe_local.engines.registry import load_engine
 from captionist_transcribe_local.keys import ENGINE, EXECUTOR, SETTINGS, WEBSOCKETS
@@ -37,6 +38,9 @@ def create_app(settings: TranscribeLocalSettings) -> web.Application:
     app[ENGINE] = load_engine(settings)
     track_websockets(app, WEBSOCKETS, b"server shutdown")
     app.cleanup_ctx.append(_engine_threads)
+    publish_open_websockets(
+        app, WEBSOCKETS, settings, service="transcribe-local", metric_name="ActiveStreams"
+    )
     setup_routes(app)
     return app
 
