@@ -14,11 +14,13 @@ output "table_name" {
 }
 
 output "deploy" {
-  description = "Where the web app goes and what to invalidate, where the API's DNS name points, the alarm topic (docs/deploy.md)."
+  description = "Where the web app goes and what to invalidate, where the API's DNS name points, the alarm topic, the ECS services to redeploy (docs/deploy.md)."
   value = {
     web_bucket      = module.captionist.web_bucket
     distribution_id = module.captionist.distribution_id
     alb_dns_name    = module.captionist.alb_dns_name
     alarm_topic_arn = module.captionist.alarm_topic_arn
+    cluster_name    = module.captionist.cluster_name
+    ecs_services    = module.captionist.ecs_services
   }
 }

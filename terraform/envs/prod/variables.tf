@@ -61,3 +61,33 @@ variable "alarm_email" {
   type        = string
   default     = null
 }
+
+variable "speech_engine" {
+  description = "Who transcribes: \"amazon-transcribe\" (per-minute price, no servers) or \"transcribe-local\" (self-hosted on Fargate; needs images.transcribe_local). docs/deploy.md compares their cost."
+  type        = string
+  default     = "amazon-transcribe"
+}
+
+variable "transcribe_local" {
+  description = "Size and bounds of the self-hosted speech service (modules/captionist); {} takes its defaults."
+  type        = any
+  default     = {}
+}
+
+variable "segment_retention_days" {
+  description = "Days a conversation's segments are kept after they were spoken; 0 keeps them forever."
+  type        = number
+  default     = 0
+}
+
+variable "site_aliases" {
+  description = "Your own host names for the site, e.g. [\"captions.example.com\"] (needs site_certificate_arn); empty: the *.cloudfront.net name."
+  type        = list(string)
+  default     = []
+}
+
+variable "site_certificate_arn" {
+  description = "ACM certificate in us-east-1 covering site_aliases."
+  type        = string
+  default     = null
+}

@@ -37,3 +37,16 @@ output "alarm_topic_arn" {
   description = "SNS topic of every alarm."
   value       = module.alarms.topic_arn
 }
+
+output "cluster_name" {
+  description = "The ECS cluster of the services."
+  value       = module.cluster.name
+}
+
+output "ecs_services" {
+  description = "ECS service name of each service (to force a new deployment)."
+  value = merge(
+    { for key, service in module.service : key => service.service_name },
+    { for service in module.transcribe_local : "transcribe-local" => service.service_name },
+  )
+}
