@@ -35,7 +35,7 @@ ZIP_TIME: Final = (1980, 1, 1, 0, 0, 0)
 DEFAULT_OUTPUT: Final = REPO_ROOT / "build" / "processor.zip"
 
 
-def _uv_command() -> list[str]:
+def uv_command() -> list[str]:
     """uv: the one running us (``uv run`` sets ``UV``), on the PATH, or the module ``make`` uses."""
     found = os.environ.get("UV") or shutil.which("uv")
     return [found] if found else ["python3", "-m", "uv"]
@@ -44,7 +44,7 @@ def _uv_command() -> list[str]:
 def _uv(*args: str) -> str:
     try:
         done = subprocess.run(  # noqa: S603 - uv, with our own arguments
-            [*_uv_command(), *args], check=True, capture_output=True, text=True
+            [*uv_command(), *args], check=True, capture_output=True, text=True
         )
     except subprocess.CalledProcessError as error:
         raise SystemExit(f"uv {args[0]} failed:\n{error.stderr}") from error
