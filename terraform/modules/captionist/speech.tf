@@ -114,6 +114,7 @@ module "transcribe_local" {
   min_count              = var.transcribe_local.min
   max_count              = var.transcribe_local.max
   desired_count          = var.transcribe_local.min
+  scheduled_capacity     = var.transcribe_local.schedule
   # Whisper decodes are CPU-bound: CPU is the first signal, streams per task the second.
   metric_target = {
     namespace    = local.metrics_namespace

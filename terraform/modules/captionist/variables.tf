@@ -118,7 +118,7 @@ variable "load_per_task" {
 }
 
 variable "transcribe_local" {
-  description = "The self-hosted speech service (speech_engine = \"transcribe-local\"): task size, engine, bounds of its task count and its target of open streams per task. docs/deploy.md sizes it."
+  description = "The self-hosted speech service (speech_engine = \"transcribe-local\"): task size, engine, bounds of its task count, its target of open streams per task, and scheduled bounds (modules/service scheduled_capacity, e.g. business hours). docs/deploy.md sizes it."
   type = object({
     cpu              = optional(number, 2048)
     memory           = optional(number, 4096)
@@ -126,6 +126,12 @@ variable "transcribe_local" {
     min              = optional(number, 2)
     max              = optional(number, 20)
     streams_per_task = optional(number, 2)
+    schedule = optional(map(object({
+      schedule = string
+      timezone = optional(string, "UTC")
+      min      = number
+      max      = number
+    })), {})
   })
   default  = {}
   nullable = false

@@ -590,6 +590,22 @@ resource "aws_appautoscaling_policy" "metric" {
   }
 }
 
+resource "aws_appautoscaling_scheduled_action" "this" {
+  for_each = var.scheduled_capacity
+
+  name               = "${var.name}-${each.key}"
+  service_namespace  = aws_appautoscaling_target.this.service_namespace
+  resource_id        = aws_appautoscaling_target.this.resource_id
+  scalable_dimension = aws_appautoscaling_target.this.scalable_dimension
+  schedule           = each.value.schedule
+  timezone           = each.value.timezone
+
+  scalable_target_action {
+    min_capacity = each.value.min
+    max_capacity = each.value.max
+  }
+}
+
 ################################################################################
 # Input checks (see the note at the top: `check` instead of `validation`)
 ################################################################################
@@ -643,6 +659,14 @@ check "inputs" {
   assert {
     condition     = var.metric_target == null || contains(["Average", "Minimum", "Maximum", "Sum", "SampleCount"], try(var.metric_target.statistic, ""))
     error_message = "metric_target.statistic must be Average, Minimum, Maximum, Sum or SampleCount."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in values(var.scheduled_capacity) :
+      can(regex("^(cron|rate|at)\\(.+\\)$", s.schedule)) && s.min >= 0 && s.min <= s.max
+    ])
+    error_message = "scheduled_capacity: each schedule is cron(...), rate(...) or at(...), with 0 <= min <= max."
   }
 
   assert {

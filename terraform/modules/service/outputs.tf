@@ -72,3 +72,8 @@ output "autoscaling_target_resource_id" {
   description = "Application Auto Scaling resource ID (service/<cluster>/<service>), for extra scaling policies."
   value       = aws_appautoscaling_target.this.resource_id
 }
+
+output "scheduled_action_names" {
+  description = "Names of the scheduled autoscaling actions (scheduled_capacity)."
+  value       = [for action in aws_appautoscaling_scheduled_action.this : action.name]
+}

@@ -281,6 +281,18 @@ variable "scale_in_cooldown" {
   default     = 300
 }
 
+variable "scheduled_capacity" {
+  description = "Scheduled changes of the autoscaling bounds, keyed by a name, e.g. business hours: { workday = { schedule = \"cron(0 8 ? * MON-FRI *)\", timezone = \"Europe/Berlin\", min = 10, max = 30 } }. Target tracking keeps running between the bounds."
+  type = map(object({
+    schedule = string
+    timezone = optional(string, "UTC")
+    min      = number
+    max      = number
+  }))
+  default  = {}
+  nullable = false
+}
+
 variable "scale_out_cooldown" {
   description = "Seconds after a scale-out before the next one."
   type        = number

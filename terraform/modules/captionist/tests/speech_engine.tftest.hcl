@@ -85,8 +85,15 @@ run "self_hosted_speech" {
   command = plan
 
   variables {
-    speech_engine    = "transcribe-local"
-    transcribe_local = { min = 1, max = 4 }
+    speech_engine = "transcribe-local"
+    transcribe_local = {
+      min = 1
+      max = 4
+      schedule = {
+        workday = { schedule = "cron(0 8 ? * MON-FRI *)", timezone = "Europe/Berlin", min = 4, max = 8 }
+        night   = { schedule = "cron(0 19 ? * MON-FRI *)", timezone = "Europe/Berlin", min = 1, max = 4 }
+      }
+    }
   }
 
   # Known at plan time, so that the service module's input checks can judge it.
@@ -119,6 +126,11 @@ run "self_hosted_speech" {
   assert {
     condition     = contains(local.interface_endpoint_services, "secretsmanager")
     error_message = "tasks must reach Secrets Manager for the signing key."
+  }
+
+  assert {
+    condition     = toset(module.transcribe_local[0].scheduled_action_names) == toset(["captionist-test-transcribe-local-workday", "captionist-test-transcribe-local-night"])
+    error_message = "the business-hours schedule must become scheduled actions."
   }
 
   assert {
