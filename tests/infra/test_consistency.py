@@ -15,7 +15,6 @@ import botocore.session
 import hcl2
 import pytest
 from botocore import xform_name
-from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
 from captionist_broadcaster.settings import BroadcasterSettings
@@ -28,6 +27,7 @@ from captionist_ingest.settings import IngestSettings
 from captionist_processor.settings import ProcessorSettings
 from captionist_transcribe_local.settings import TranscribeLocalSettings
 from tests.infra.conftest import TERRAFORM
+from tests.infra.environment import environment_names
 
 MODULES = TERRAFORM / "modules"
 # The contract's routing (../shared/contract.md, docs/protocol.md): path pattern -> service.
@@ -94,23 +94,6 @@ def keys_of(mapping: Any) -> set[str]:
     if isinstance(mapping, dict):
         return set(mapping)
     return set(re.findall(r"\b([A-Z][A-Z0-9_]{2,})\s*=", str(mapping)))
-
-
-def environment_names(settings: type[BaseSettings]) -> set[str]:
-    """Every environment variable a pydantic-settings class reads."""
-    prefix = str(settings.model_config.get("env_prefix", ""))
-    names: set[str] = set()
-    for name, field in settings.model_fields.items():
-        alias = field.validation_alias
-        if isinstance(alias, AliasChoices):
-            names |= {str(choice).upper() for choice in alias.choices}
-        elif isinstance(alias, str):
-            names.add(alias.upper())
-        else:
-            names.add(f"{prefix}{name}".upper())
-    return names | (
-        environment_names(CaptionistSettings) if settings is not CaptionistSettings else set()
-    )
 
 
 def test_the_load_balancer_routes_exactly_as_the_contract() -> None:
