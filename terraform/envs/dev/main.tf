@@ -24,6 +24,7 @@ module "captionist" {
 
   speech_engine          = var.speech_engine
   transcribe_local       = var.transcribe_local
+  signing_key_version    = var.signing_key_version
   segment_retention_days = var.segment_retention_days
   site_aliases           = var.site_aliases
   site_certificate_arn   = var.site_certificate_arn

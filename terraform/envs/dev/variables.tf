@@ -74,6 +74,12 @@ variable "transcribe_local" {
   default     = {}
 }
 
+variable "signing_key_version" {
+  description = "With self-hosted speech: raise it to give ingest a new key to sign transcribe-local streams with (then redeploy both services; docs/deploy.md 5.1)."
+  type        = number
+  default     = 1
+}
+
 variable "segment_retention_days" {
   description = "Days a conversation's segments are kept after they were spoken; 0 keeps them forever."
   type        = number
