@@ -108,8 +108,9 @@ locals {
       secrets = local.self_hosted_speech ? {
         CAPTIONIST_INGEST_TRANSCRIBE_SECRET_ACCESS_KEY = aws_secretsmanager_secret_version.signing_key[0].arn
       } : {}
-      load_metric = { name = "ActiveStreams", target = var.load_per_task.ingest_streams }
-      policy      = data.aws_iam_policy_document.ingest.json
+      secrets_kms_key_arns = local.self_hosted_speech ? [aws_kms_key.signing_key[0].arn] : []
+      load_metric          = { name = "ActiveStreams", target = var.load_per_task.ingest_streams }
+      policy               = data.aws_iam_policy_document.ingest.json
     }
     broadcaster = {
       image            = var.images.broadcaster
@@ -120,9 +121,10 @@ locals {
         CAPTIONIST_BROADCASTER_HOST = "0.0.0.0"
         CAPTIONIST_BROADCASTER_PORT = "8080"
       }
-      secrets     = {}
-      load_metric = { name = "ListenerConnections", target = var.load_per_task.broadcaster_connections }
-      policy      = data.aws_iam_policy_document.broadcaster.json
+      secrets              = {}
+      secrets_kms_key_arns = []
+      load_metric          = { name = "ListenerConnections", target = var.load_per_task.broadcaster_connections }
+      policy               = data.aws_iam_policy_document.broadcaster.json
     }
   }
 }
@@ -144,7 +146,7 @@ module "service" {
   memory                     = each.value.memory
   environment                = merge(local.common_environment, each.value.environment)
   secrets                    = each.value.secrets
-  secrets_kms_key_arns       = local.self_hosted_speech ? [aws_kms_key.signing_key[0].arn] : []
+  secrets_kms_key_arns       = each.value.secrets_kms_key_arns
   load_balancer              = { target_group_arn = module.alb.target_group_arns[each.key] }
   task_role_policies         = { (each.key) = each.value.policy }
   min_count                  = var.tasks.min

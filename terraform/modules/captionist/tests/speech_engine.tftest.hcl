@@ -124,6 +124,11 @@ run "self_hosted_speech" {
   }
 
   assert {
+    condition     = length(local.services.ingest.secrets_kms_key_arns) == 1 && length(local.services.broadcaster.secrets_kms_key_arns) == 0
+    error_message = "only ingest (of the two) may decrypt the signing key."
+  }
+
+  assert {
     condition     = contains(local.interface_endpoint_services, "secretsmanager")
     error_message = "tasks must reach Secrets Manager for the signing key."
   }
