@@ -38,7 +38,7 @@ def test_the_system_plans_with_either_speech_engine(
             str(TOOLS / "terraform_check.py"),
             *("--test", str(copy / "modules" / "captionist")),
             *("--plugins", str(PLUGINS)),
-            *("--var", f"emulator={aws_endpoint}"),
+            *("--var", f'emulator="{aws_endpoint}"'),
         ],
         capture_output=True,
         text=True,

@@ -2,7 +2,8 @@
 # makes go to the local emulator (moto server), and the CloudFront and prefix-list lookups it cannot
 # answer are overridden. From terraform/modules/captionist, with the
 # hashicorp/aws provider installable (`make test` cannot download it; tests/infra checks the rest):
-#   uv run moto_server -p 5000 &  terraform init && terraform test
+#   uv run moto_server -p 5000 &
+#   terraform init -backend=false && terraform test -var 'emulator="http://127.0.0.1:5000"'
 
 provider "aws" {
   region                      = "eu-west-1"
@@ -42,8 +43,6 @@ override_data {
 }
 
 variables {
-  # Where moto server listens (terraform test -var emulator=http://127.0.0.1:PORT).
-  emulator    = "http://127.0.0.1:5000"
   environment = "test"
   images = {
     ingest           = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/captionist-ingest:1"
