@@ -11,7 +11,18 @@ import pytest
 
 from tests.infra.conftest import TERRAFORM, TOOLS, terraform_directories
 
-MODULES = {"network", "web", "alb", "cluster", "service", "queue", "table", "processor", "alarms"}
+MODULES = {
+    "network",
+    "web",
+    "alb",
+    "cluster",
+    "service",
+    "queue",
+    "table",
+    "processor",
+    "alarms",
+    "log-group",
+}
 MODULE_FILES = {"main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md"}
 
 

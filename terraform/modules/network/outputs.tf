@@ -35,5 +35,5 @@ output "nat_public_ip" {
 
 output "flow_log_group_name" {
   description = "CloudWatch log group receiving the VPC flow logs."
-  value       = aws_cloudwatch_log_group.flow_logs.name
+  value       = module.flow_logs.name
 }

@@ -19,10 +19,6 @@ locals {
   # they get ephemeral volumes (aws/containers-roadmap#1359), only when exec is enabled.
   writable_paths = distinct(concat(var.writable_paths, var.enable_execute_command ? ["/var/lib/amazon", "/var/log/amazon"] : []))
 
-  log_kms_key_arn = var.create_kms_key ? aws_kms_key.logs[0].arn : var.kms_key_arn
-  log_group_name  = var.name
-  log_group_arn   = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.log_group_name}"
-
   # Presence of optional inputs, decided from the objects (known at plan time) rather than from
   # the ARNs inside them (unknown when created in the same apply). x[*] is [] for null, [x] else.
   load_balancers      = var.load_balancer[*]
@@ -89,7 +85,7 @@ locals {
     logConfiguration = {
       logDriver = "awslogs"
       options = {
-        awslogs-group         = aws_cloudwatch_log_group.this.name
+        awslogs-group         = module.logs.name
         awslogs-region        = local.region
         awslogs-stream-prefix = "ecs"
         # Never block the app on CloudWatch throttling; drop log lines past the buffer instead.
@@ -104,57 +100,17 @@ locals {
 # Logs (KMS-encrypted)
 ################################################################################
 
-resource "aws_kms_key" "logs" {
-  count = var.create_kms_key ? 1 : 0
-
-  description             = "${var.name}: container log encryption"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [
-      {
-        Sid       = "AccountAdministration"
-        Effect    = "Allow"
-        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
-        Action    = "kms:*"
-        Resource  = "*"
-      },
-      {
-        Sid       = "CloudWatchLogsThisGroup"
-        Effect    = "Allow"
-        Principal = { Service = "logs.${local.region}.amazonaws.com" }
-        Action = [
-          "kms:Encrypt*",
-          "kms:Decrypt*",
-          "kms:ReEncrypt*",
-          "kms:GenerateDataKey*",
-          "kms:Describe*",
-        ]
-        Resource  = "*"
-        Condition = { ArnEquals = { "kms:EncryptionContext:aws:logs:arn" = local.log_group_arn } }
-      },
-    ]
-  })
-
-  tags = var.tags
-}
-
-resource "aws_kms_alias" "logs" {
-  count = var.create_kms_key ? 1 : 0
-
-  name          = "alias/${var.name}-logs"
-  target_key_id = aws_kms_key.logs[0].key_id
-}
-
-resource "aws_cloudwatch_log_group" "this" {
+module "logs" {
   # checkov:skip=CKV_AWS_338: operational app logs (no audit trail, no conversation text); retention is the log_retention_days input, 30 days by default to bound cost. Audit logs (ECS Exec) are kept 1 year by the cluster module.
-  name              = local.log_group_name
-  retention_in_days = var.log_retention_days
-  kms_key_id        = local.log_kms_key_arn
+  source = "../log-group"
 
-  tags = var.tags
+  name              = var.name
+  region            = local.region
+  retention_in_days = var.log_retention_days
+  kms_key_arn       = var.create_kms_key ? null : var.kms_key_arn
+  key_description   = "${var.name}: container log encryption"
+  key_alias         = "${var.name}-logs"
+  tags              = var.tags
 }
 
 ################################################################################
@@ -235,7 +191,7 @@ data "aws_iam_policy_document" "execution" {
   statement {
     sid       = "WriteContainerLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.this.arn}:log-stream:*"]
+    resources = ["${module.logs.arn}:log-stream:*"]
   }
 
   dynamic "statement" {

@@ -40,17 +40,17 @@ output "security_group_id" {
 
 output "log_group_name" {
   description = "Name of the container log group."
-  value       = aws_cloudwatch_log_group.this.name
+  value       = module.logs.name
 }
 
 output "log_group_arn" {
   description = "ARN of the container log group."
-  value       = aws_cloudwatch_log_group.this.arn
+  value       = module.logs.arn
 }
 
 output "log_kms_key_arn" {
   description = "ARN of the KMS key encrypting the log group (created or given)."
-  value       = local.log_kms_key_arn
+  value       = module.logs.kms_key_arn
 }
 
 output "discovery_name" {
