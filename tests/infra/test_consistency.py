@@ -7,7 +7,6 @@ the Segment model, the AWS operations its source calls), never from a copy of th
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,13 +54,16 @@ def unquote(value: Any) -> Any:
 
 
 def read(module: str) -> dict[str, Any]:
-    """Every block of a module's .tf files, merged: ``{"locals": {...}, "resource": {...}}``."""
-    merged: dict[str, Any] = {"locals": {}, "resource": {}, "data": {}}
+    """Every block of a module's .tf files, merged: ``{"locals": {...}, "resource": {...}}``;
+    ``"module"`` maps each module call's name to its body."""
+    merged: dict[str, Any] = {"locals": {}, "resource": {}, "data": {}, "module": {}}
     for path in sorted((MODULES / module).glob("*.tf")):
         with path.open() as file:
             parsed = unquote(hcl2.load(file))
         for block in parsed.get("locals", []):
             merged["locals"].update(block)
+        for block in parsed.get("module", []):
+            merged["module"].update({name: single(body) for name, body in block.items()})
         for kind in ("resource", "data"):
             for block in parsed.get(kind, []):
                 for type_, named in block.items():
@@ -126,7 +128,7 @@ def test_queue_and_table_are_the_ones_the_code_uses() -> None:
     derive them from CAPTIONIST_ENV, with the table's keys and TTL attribute the code writes."""
     system = read("captionist")
     name = interpolate(system["locals"]["name"], {"var.environment": "dev"})
-    modules = {key: single(body) for block in _module_blocks("captionist") for key, body in block}
+    modules = system["module"]
     expected = CaptionistSettings(env="dev")
     queue = interpolate(modules["queue"]["name"], {"local.name": name})
     assert queue == expected.segments_queue
@@ -157,14 +159,6 @@ def test_queue_and_table_are_the_ones_the_code_uses() -> None:
     assert ttl in item
 
 
-def _module_blocks(module: str) -> Iterator[list[tuple[str, Any]]]:
-    for path in sorted((MODULES / module).glob("*.tf")):
-        with path.open() as file:
-            parsed = unquote(hcl2.load(file))
-        for block in parsed.get("module", []):
-            yield list(block.items())
-
-
 SETTINGS: dict[str, type[BaseSettings]] = {
     "ingest": IngestSettings,
     "broadcaster": BroadcasterSettings,
@@ -177,7 +171,7 @@ def service_calls() -> dict[str, dict[str, Any]]:
     broadcaster from ``local.services`` (merged into the for_each call), transcribe-local from its
     own module block."""
     system = read("captionist")
-    modules = {key: single(body) for block in _module_blocks("captionist") for key, body in block}
+    modules = system["module"]
     calls = {}
     for name, entry in system["locals"]["services"].items():
         calls[name] = {
@@ -220,7 +214,7 @@ def test_ingest_and_transcribe_local_share_the_signing_key() -> None:
     system = read("captionist")
     calls = service_calls()
     ingest = system["locals"]["services"]["ingest"]
-    modules = {key: single(body) for block in _module_blocks("captionist") for key, body in block}
+    modules = system["module"]
     transcribe_local = modules["transcribe_local"]
     assert (
         "CAPTIONIST_INGEST_TRANSCRIBE_ACCESS_KEY_ID = local.signing_key_id" in ingest["environment"]
